@@ -1,0 +1,254 @@
+//! Typed errors, one per operation: building a pool, submitting to it, and
+//! waiting on a task. None of them requires `T: Debug` or `F: Debug`.
+
+use std::any::Any;
+use std::fmt;
+use std::io;
+
+/// Why [`ThreadPool::submit`](crate::ThreadPool::submit) refused a closure.
+/// The closure is handed back, unrun, through [`into_inner`](Self::into_inner).
+///
+/// ```
+/// let pool = stealpool::ThreadPool::new(1)?;
+/// pool.shutdown();
+/// let err = pool.submit(|| 42).unwrap_err();
+/// assert!(err.is_shutdown());
+/// let f = err.into_inner();
+/// assert_eq!(f(), 42);
+/// # Ok::<(), stealpool::BuildError>(())
+/// ```
+pub enum SubmitError<F> {
+    /// The pool was shut down: it accepts no work from outside its workers.
+    Shutdown(F),
+    /// A worker's initializer panicked, so the pool runs nothing.
+    Broken(F),
+}
+
+impl<F> SubmitError<F> {
+    /// Gives back the closure that was not submitted.
+    pub fn into_inner(self) -> F {
+        match self {
+            Self::Shutdown(f) | Self::Broken(f) => f,
+        }
+    }
+
+    /// True if the pool had been shut down.
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, Self::Shutdown(_))
+    }
+
+    /// True if the pool is broken (an initializer panicked).
+    pub fn is_broken(&self) -> bool {
+        matches!(self, Self::Broken(_))
+    }
+}
+
+impl<F> fmt::Debug for SubmitError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Shutdown(_) => f.write_str("Shutdown(..)"),
+            Self::Broken(_) => f.write_str("Broken(..)"),
+        }
+    }
+}
+
+impl<F> fmt::Display for SubmitError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Shutdown(_) => f.write_str("submit after shutdown"),
+            Self::Broken(_) => f.write_str("pool is broken: a worker initializer panicked"),
+        }
+    }
+}
+
+impl<F> std::error::Error for SubmitError<F> {}
+
+// SAFETY: no method hands out `&F`: the closure can only be moved out by
+// value (`into_inner`), so sharing a `&SubmitError<F>` between threads never
+// shares the closure. This makes `?` into `Send + Sync` error boxes work for
+// closures that are `Send` but not `Sync`.
+unsafe impl<F: Send> Sync for SubmitError<F> {}
+
+/// Why a task produced no value.
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task was cancelled before it started; it never ran.
+    Cancelled,
+    /// The task panicked; the worker that ran it carried on.
+    Panicked(Panic),
+    /// A `*_timeout` wait gave up; the task and the handle are untouched, and
+    /// waiting again is fine.
+    Timeout,
+    /// The value was already moved out of this handle by an earlier wait.
+    ResultTaken,
+    /// The pool could not run the task: a worker initializer panicked.
+    PoolBroken,
+}
+
+impl TaskError {
+    /// True for [`TaskError::Cancelled`].
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled)
+    }
+
+    /// True for [`TaskError::Panicked`].
+    pub fn is_panic(&self) -> bool {
+        matches!(self, Self::Panicked(_))
+    }
+
+    /// True for [`TaskError::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout)
+    }
+
+    /// The panic message, if the task panicked with a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            Self::Panicked(p) => Some(p.message()),
+            _ => None,
+        }
+    }
+
+    /// The panic payload, to re-raise with [`std::panic::resume_unwind`].
+    pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
+        match self {
+            Self::Panicked(p) => Some(p.into_payload()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cancelled => f.write_str("Cancelled"),
+            Self::Panicked(p) => f.debug_tuple("Panicked").field(&p.message()).finish(),
+            Self::Timeout => f.write_str("Timeout"),
+            Self::ResultTaken => f.write_str("ResultTaken"),
+            Self::PoolBroken => f.write_str("PoolBroken"),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cancelled => f.write_str("task was cancelled"),
+            Self::Panicked(p) => write!(f, "task panicked: {}", p.message()),
+            Self::Timeout => f.write_str("timed out waiting for task"),
+            Self::ResultTaken => f.write_str("task result was already taken"),
+            Self::PoolBroken => f.write_str("pool is broken: a worker initializer panicked"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// A caught panic: its message, and its payload for re-raising.
+pub struct Panic {
+    message: String,
+    payload: Box<dyn Any + Send + 'static>,
+}
+
+impl Panic {
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Self {
+        let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_owned()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "Box<dyn Any>".to_owned()
+        };
+        Self { message, payload }
+    }
+
+    /// The message the task panicked with (`"Box<dyn Any>"` for a payload
+    /// that is not a string).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The original payload, for [`std::panic::resume_unwind`].
+    pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
+        self.payload
+    }
+}
+
+impl fmt::Debug for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Panic")
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+// SAFETY: the payload is only reachable by value (`into_payload(self)`); no
+// `&self` method touches it, so a shared `&Panic` never shares the payload,
+// which is `Send` but not necessarily `Sync`.
+unsafe impl Sync for Panic {}
+
+/// Why a pool could not be built. Opaque: print it, or look at its
+/// [`source`](std::error::Error::source).
+///
+/// ```
+/// let err = stealpool::ThreadPool::new(0).unwrap_err();
+/// assert_eq!(err.to_string(), "max_workers must be at least 1");
+/// ```
+pub struct BuildError {
+    kind: BuildErrorKind,
+}
+
+enum BuildErrorKind {
+    ZeroWorkers,
+    TooManyWorkers(usize),
+    Spawn(io::Error),
+}
+
+impl BuildError {
+    pub(crate) fn zero_workers() -> Self {
+        Self {
+            kind: BuildErrorKind::ZeroWorkers,
+        }
+    }
+
+    pub(crate) fn too_many_workers(requested: usize) -> Self {
+        Self {
+            kind: BuildErrorKind::TooManyWorkers(requested),
+        }
+    }
+
+    pub(crate) fn spawn(err: io::Error) -> Self {
+        Self {
+            kind: BuildErrorKind::Spawn(err),
+        }
+    }
+}
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BuildError({self})")
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BuildErrorKind::ZeroWorkers => f.write_str("max_workers must be at least 1"),
+            BuildErrorKind::TooManyWorkers(n) => write!(
+                f,
+                "max_workers must be at most {} (got {n})",
+                crate::builder::MAX_WORKERS
+            ),
+            BuildErrorKind::Spawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            BuildErrorKind::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `ThreadPool`: submit, shutdown, and shutdown on drop.
+
+use crate::builder::Builder;
+use crate::error::{BuildError, SubmitError};
+use crate::shared::Shared;
+use crate::sync::{Arc, TaskArc};
+use crate::task::cell::TaskCell;
+use crate::task::handle::TaskHandle;
+use crate::task::Job;
+use crate::worker;
+use std::fmt;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+
+/// A work-stealing thread pool with `concurrent.futures`-style handles.
+///
+/// Cloning is cheap (all clones drive the same workers). When the last
+/// clone is dropped the pool shuts down and waits for queued work, like
+/// Python's `with ThreadPoolExecutor() as pool:` block.
+///
+/// ```
+/// let pool = stealpool::ThreadPool::new(4)?;
+/// let handles: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * i).unwrap()).collect();
+/// let total: u64 = handles.iter().map(|h| h.result().unwrap()).sum();
+/// assert_eq!(total, 285);
+/// # Ok::<(), stealpool::BuildError>(())
+/// ```
+pub struct ThreadPool {
+    shared: Arc<Shared>,
+}
+
+/// How [`ThreadPool::shutdown_with`] behaves, like the two arguments of
+/// Python's `Executor.shutdown(wait, cancel_futures)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShutdownOptions {
+    /// Block until every accepted task has finished and the workers exited.
+    /// Ignored (treated as false) when called from one of the pool's own
+    /// workers, which cannot wait for itself.
+    pub wait: bool,
+    /// Cancel every task that has not started; their handles resolve
+    /// [`TaskError::Cancelled`](crate::TaskError::Cancelled).
+    pub cancel_pending: bool,
+}
+
+impl Default for ShutdownOptions {
+    /// Wait, and run everything already accepted.
+    fn default() -> Self {
+        Self {
+            wait: true,
+            cancel_pending: false,
+        }
+    }
+}
+
+impl ThreadPool {
+    /// A pool of `max_workers` threads with default settings.
+    /// `max_workers == 0` is an error, not a panic.
+    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
+        Builder::new().max_workers(max_workers).build()
+    }
+
+    /// A [`Builder`] for the other settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The pool the calling task runs on, if it runs on one: nested
+    /// submission needs no plumbing.
+    ///
+    /// ```
+    /// use stealpool::ThreadPool;
+    /// let pool = ThreadPool::new(1)?;
+    /// let outer = pool.submit(|| {
+    ///     let pool = ThreadPool::current().expect("on a worker");
+    ///     let inner = pool.submit(|| 20).unwrap();
+    ///     inner.result().unwrap() + 1 // runs `inner` here: no deadlock on 1 worker
+    /// }).unwrap();
+    /// assert_eq!(outer.result().unwrap(), 21);
+    /// assert!(ThreadPool::current().is_none());
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn current() -> Option<ThreadPool> {
+        let ctx = worker::current()?;
+        let shared = ctx.shared().clone();
+        // ORDERING: a new handle only needs the count to stay above zero;
+        // it is created from a live `Arc`, as in `Clone`.
+        shared.handles.fetch_add(1, Relaxed);
+        Some(Self { shared })
+    }
+
+    /// The number of worker threads.
+    pub fn max_workers(&self) -> usize {
+        self.shared.workers()
+    }
+
+    /// Submits `f` and returns a handle to its result at once.
+    ///
+    /// From outside the pool the task goes to the global queue; from one of
+    /// the pool's workers it goes to that worker's own deque (so a task's
+    /// children run close to it) and is accepted even after shutdown, so
+    /// in-flight task graphs can finish.
+    ///
+    /// Errors hand `f` back: [`SubmitError::Shutdown`] after shutdown,
+    /// [`SubmitError::Broken`] if an initializer panicked.
+    pub fn submit<F, T>(&self, f: F) -> Result<TaskHandle<T>, SubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = &self.shared;
+        let flags = shared.sleep.flags();
+        if flags.broken() {
+            return Err(SubmitError::Broken(f));
+        }
+        let inside = worker::current().filter(|w| w.pool_id() == shared.id());
+        if inside.is_none() && flags.shutdown() {
+            return Err(SubmitError::Shutdown(f));
+        }
+        let cell = TaskArc::new(TaskCell::new(f, shared.id()));
+        let handle = TaskHandle::new(cell.clone());
+        let job = Job::new(cell.clone());
+        match inside {
+            Some(ctx) => ctx.push_local(job),
+            None => {
+                shared.injector.push(job);
+                let flags = shared.sleep.new_work();
+                if flags.shutdown() {
+                    // Raced with shutdown: take the task back if no worker
+                    // has claimed it; if one has, it was accepted and runs.
+                    if let Some(f) = cell.retract() {
+                        return Err(if flags.broken() {
+                            SubmitError::Broken(f)
+                        } else {
+                            SubmitError::Shutdown(f)
+                        });
+                    }
+                }
+            }
+        }
+        Ok(handle)
+    }
+
+    /// Stops accepting work from outside the pool, lets everything already
+    /// accepted finish, and waits for the workers to exit. Idempotent.
+    pub fn shutdown(&self) {
+        self.shutdown_with(ShutdownOptions::default());
+    }
+
+    /// Shutdown with Python's two knobs; see [`ShutdownOptions`].
+    ///
+    /// ```
+    /// use stealpool::{ShutdownOptions, ThreadPool};
+    /// let pool = ThreadPool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let blocker = pool.submit(move || rx.recv().unwrap()).unwrap();
+    /// let queued = pool.submit(|| "never runs").unwrap();
+    /// pool.shutdown_with(ShutdownOptions { wait: false, cancel_pending: true });
+    /// assert!(queued.result().unwrap_err().is_cancelled());
+    /// tx.send(()).unwrap();
+    /// blocker.result().unwrap();
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn shutdown_with(&self, options: ShutdownOptions) {
+        let shared = &self.shared;
+        shared.sleep.shutdown();
+        if options.cancel_pending {
+            shared.cancel_queued();
+        }
+        let on_own_worker = worker::current().is_some_and(|w| w.pool_id() == shared.id());
+        if options.wait && !on_own_worker {
+            // Holding the lock while joining makes a second waiting caller
+            // wait for the same joins instead of returning early.
+            let mut threads = shared.threads.lock();
+            for handle in threads.drain(..) {
+                // Workers never unwind (user panics are caught), so a join
+                // error cannot happen; there is nothing to report if it did.
+                let _ = handle.join();
+            }
+        }
+    }
+
+    /// True once [`shutdown`](Self::shutdown) (or a broken initializer) has
+    /// stopped the pool from accepting outside work.
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.sleep.flags().shutdown()
+    }
+}
+
+impl Clone for ThreadPool {
+    fn clone(&self) -> Self {
+        // ORDERING: cloning from a live handle keeps the count above zero;
+        // nothing is published by the increment.
+        self.shared.handles.fetch_add(1, Relaxed);
+        Self {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        // ORDERING: AcqRel so the last dropper sees every other handle's
+        // work before shutting down, as `Arc`'s drop does.
+        if self.shared.handles.fetch_sub(1, AcqRel) == 1 {
+            self.shutdown();
+        }
+    }
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("max_workers", &self.max_workers())
+            .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}

@@ -1,0 +1,215 @@
+//! The one place that chooses between `std` and `loom` synchronization types.
+//!
+//! Every other module imports atomics, locks, cells, threads and thread-locals
+//! from here, so that building with `--cfg stealpool_loom` swaps the whole
+//! protocol onto loom's model checker without touching the pool's code. The
+//! adapters give both sides one API: a `Mutex` that ignores poisoning (no pool
+//! code panics while holding a lock), an `UnsafeCell` with loom's
+//! `with`/`with_mut` accessors, a spin helper that yields to loom's scheduler,
+//! and park/park_timeout (loom never times out, so a timed park is a plain
+//! park there and models never depend on a deadline).
+//!
+//! Two things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
+//! does not see"): the `Arc` around a task (loom's `Arc` cannot be coerced to
+//! `Arc<dyn Trait>`), and `Instant` (models never read the clock).
+
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
+pub(crate) use std::sync::Arc as TaskArc;
+pub(crate) use std::time::Instant;
+
+#[cfg(not(stealpool_loom))]
+mod imp {
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
+    pub(crate) use std::sync::Arc;
+    pub(crate) use std::thread::{self, JoinHandle, Thread};
+    pub(crate) use std::thread_local;
+
+    /// A `std::sync::Mutex` that treats a poisoned lock as usable: the pool
+    /// never panics while holding one of its locks, and user code never runs
+    /// under them.
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(std::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+    }
+
+    /// `UnsafeCell` with loom's closure-based accessors.
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// One step of a spin-wait.
+    #[inline]
+    pub(crate) fn spin_loop() {
+        std::hint::spin_loop();
+    }
+
+    pub(crate) fn park() {
+        std::thread::park();
+    }
+
+    pub(crate) fn park_timeout(timeout: std::time::Duration) {
+        std::thread::park_timeout(timeout);
+    }
+
+    /// The waker slot behind a task's `Future` impl.
+    pub(crate) use atomic_waker::AtomicWaker;
+
+    /// Number of CPUs to size the default pool by.
+    pub(crate) fn available_parallelism() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    /// Seed for a worker's victim-selection RNG: distinct per worker, and
+    /// varied between pools so two pools do not march in lockstep.
+    pub(crate) fn rng_seed(index: usize) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_usize(index);
+        h.finish() | 1
+    }
+}
+
+#[cfg(stealpool_loom)]
+mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
+    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::thread::{self, JoinHandle, Thread};
+    pub(crate) use loom::thread_local;
+
+    /// loom's `Mutex` with the same poison-ignoring `lock` as the std side.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Self::new(T::default())
+        }
+    }
+
+    /// Under loom a spin is a scheduling point, or the model never advances.
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    pub(crate) fn park() {
+        loom::thread::park();
+    }
+
+    /// loom has no timed park and never lets a timeout fire: park until
+    /// unparked, which is one legal outcome of a timed park.
+    pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+        loom::thread::park();
+    }
+
+    /// loom's instrumented waker slot, same `register`/`wake`/`take` API.
+    #[derive(Debug, Default)]
+    pub(crate) struct AtomicWaker(loom::future::AtomicWaker);
+
+    impl AtomicWaker {
+        pub(crate) fn new() -> Self {
+            Self(loom::future::AtomicWaker::new())
+        }
+
+        pub(crate) fn register(&self, waker: &std::task::Waker) {
+            self.0.register_by_ref(waker);
+        }
+
+        pub(crate) fn wake(&self) {
+            self.0.wake();
+        }
+
+        pub(crate) fn take(&self) -> Option<std::task::Waker> {
+            self.0.take_waker()
+        }
+    }
+
+    /// Fixed so models are deterministic.
+    pub(crate) fn available_parallelism() -> usize {
+        2
+    }
+
+    /// Fixed so models are deterministic.
+    pub(crate) fn rng_seed(index: usize) -> u64 {
+        (index as u64) * 2 + 1
+    }
+}
+
+pub(crate) use imp::*;
+
+/// Spin-then-yield backoff for short waits before parking.
+/// `crossbeam_utils::Backoff` does not know our cfg; under loom every step is
+/// a `yield_now` and the budget is one step, to keep models small.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    /// Steps that busy-spin (2^step spins each) before steps that yield.
+    const SPIN_LIMIT: u32 = if cfg!(stealpool_loom) { 0 } else { 6 };
+    /// Steps in all before the caller should park.
+    const STEP_LIMIT: u32 = if cfg!(stealpool_loom) { 1 } else { 10 };
+
+    pub(crate) fn new() -> Self {
+        Self { step: 0 }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        self.step = 0;
+    }
+
+    /// Spins (doubling each step), then yields the thread.
+    pub(crate) fn snooze(&mut self) {
+        if self.step < Self::SPIN_LIMIT {
+            for _ in 0..1u32 << self.step {
+                spin_loop();
+            }
+        } else if cfg!(stealpool_loom) {
+            spin_loop();
+        } else {
+            thread::yield_now();
+        }
+        if self.step < Self::STEP_LIMIT {
+            self.step += 1;
+        }
+    }
+
+    /// True once spinning has stopped paying off and the caller should park.
+    pub(crate) fn is_completed(&self) -> bool {
+        self.step >= Self::STEP_LIMIT
+    }
+}

@@ -1,0 +1,136 @@
+//! The typed task allocation: header, closure slot, result slot.
+
+use super::header::Header;
+use super::state::CancelOutcome;
+use super::RawTask;
+use crate::error::TaskError;
+use crate::sync::{TaskArc, UnsafeCell};
+use crate::unwind;
+
+/// One submitted task. Lives in a single `Arc` shared by its queue entry
+/// and its handles. See the access rules in the [module docs](super).
+pub(crate) struct TaskCell<F, T> {
+    header: Header,
+    func: UnsafeCell<Option<F>>,
+    output: UnsafeCell<Option<Result<T, TaskError>>>,
+}
+
+// SAFETY: rules 1-2 of the module docs give each slot one accessing thread at
+// a time, handed over by the state word's AcqRel RMWs; the closure and the
+// value move between threads, hence the `Send` bounds.
+unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+
+/// The typed side of a task, as its handles see it.
+pub(crate) trait TaskOutput<T>: RawTask {
+    /// Moves the outcome out of the result slot.
+    ///
+    /// # Safety
+    /// The caller's `State::take` must have returned `Taken` (rule 2): no
+    /// other thread may read or write the slot.
+    unsafe fn take_output(&self) -> Option<Result<T, TaskError>>;
+
+    /// The same task, type-erased, for running it inline.
+    fn into_raw(self: TaskArc<Self>) -> TaskArc<dyn RawTask>;
+}
+
+impl<F, T> TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    pub(crate) fn new(func: F, pool_id: usize) -> Self {
+        Self {
+            header: Header::new(pool_id),
+            func: UnsafeCell::new(Some(func)),
+            output: UnsafeCell::new(None),
+        }
+    }
+
+    /// Moves the closure out. Only the winner of the PENDING transition
+    /// may call this (rule 1).
+    fn take_func(&self) -> F {
+        // SAFETY: rule 1: every caller has just won claim or cancel, the only
+        // ways out of PENDING, so no other thread touches `func`.
+        let func = self.func.with_mut(|f| unsafe { (*f).take() });
+        func.unwrap_or_else(|| unwind::invariant_broken("task closure taken twice"))
+    }
+
+    /// Stores the outcome, completes, notifies. Only the claimer calls it.
+    fn finish(&self, outcome: Result<T, TaskError>) {
+        // SAFETY: rule 2: we are the claimer and have not completed yet, so
+        // no reader can have won `take`.
+        self.output
+            .with_mut(|slot| unsafe { *slot = Some(outcome) });
+        let prev = self.header.state.complete();
+        self.header.notify(prev);
+    }
+
+    /// If the task is still pending, cancels it and gives the closure back
+    /// instead of dropping it (submit's rollback when it raced shutdown).
+    pub(crate) fn retract(&self) -> Option<F> {
+        match self.header.state.cancel() {
+            CancelOutcome::Won(prev) => {
+                let func = self.take_func();
+                self.header.notify(prev);
+                Some(func)
+            }
+            CancelOutcome::AlreadyCancelled | CancelOutcome::TooLate => None,
+        }
+    }
+}
+
+impl<F, T> RawTask for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn run(self: TaskArc<Self>) {
+        if !self.header.state.claim() {
+            return;
+        }
+        let func = self.take_func();
+        let outcome = unwind::catch(func).map_err(TaskError::Panicked);
+        self.finish(outcome);
+    }
+
+    fn abandon(self: TaskArc<Self>) {
+        if !self.header.state.claim() {
+            return;
+        }
+        let func = self.take_func();
+        unwind::contain("dropping an abandoned task's closure", || drop(func));
+        self.finish(Err(TaskError::PoolBroken));
+    }
+
+    fn cancel(&self) -> bool {
+        match self.header.state.cancel() {
+            CancelOutcome::Won(prev) => {
+                let func = self.take_func();
+                unwind::contain("dropping a cancelled task's closure", || drop(func));
+                self.header.notify(prev);
+                true
+            }
+            CancelOutcome::AlreadyCancelled => true,
+            CancelOutcome::TooLate => false,
+        }
+    }
+}
+
+impl<F, T> TaskOutput<T> for TaskCell<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    unsafe fn take_output(&self) -> Option<Result<T, TaskError>> {
+        // SAFETY: rule 2, upheld by this function's caller (see `# Safety`).
+        self.output.with_mut(|slot| unsafe { (*slot).take() })
+    }
+
+    fn into_raw(self: TaskArc<Self>) -> TaskArc<dyn RawTask> {
+        self
+    }
+}

@@ -1,0 +1,180 @@
+//! `TaskHandle`: the user's side of a submitted task.
+
+use super::cell::TaskOutput;
+use super::state::TakeOutcome;
+use super::wait;
+use super::Job;
+use crate::error::TaskError;
+use crate::sync::{Instant, TaskArc};
+use std::fmt;
+use std::time::Duration;
+
+/// A handle to a submitted task: wait for its value, cancel it, ask about
+/// it, or `.await` it.
+///
+/// The value is moved out by the first successful wait ([`result`],
+/// [`result_timeout`] or `.await`); later waits return
+/// [`TaskError::ResultTaken`]. Handles are cheap to clone (all clones share
+/// one task and one value). Dropping every handle detaches the task: it still
+/// runs.
+///
+/// ```
+/// let pool = stealpool::ThreadPool::new(2)?;
+/// let handle = pool.submit(|| 6 * 7).unwrap();
+/// assert_eq!(handle.result()?, 42);
+/// assert!(handle.done());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`result`]: TaskHandle::result
+/// [`result_timeout`]: TaskHandle::result_timeout
+pub struct TaskHandle<T> {
+    pub(super) task: TaskArc<dyn TaskOutput<T>>,
+}
+
+impl<T: Send + 'static> TaskHandle<T> {
+    pub(crate) fn new(task: TaskArc<dyn TaskOutput<T>>) -> Self {
+        Self { task }
+    }
+
+    /// Blocks until the task finishes and moves its value out.
+    ///
+    /// On a worker of the pool the task belongs to, this runs the task
+    /// inline if it has not started, and otherwise runs other queued work
+    /// while waiting, so nested waits never deadlock. Elsewhere it parks.
+    ///
+    /// Errors: [`TaskError::Panicked`], [`TaskError::Cancelled`],
+    /// [`TaskError::PoolBroken`], or [`TaskError::ResultTaken`] if an earlier
+    /// wait already moved the value out.
+    pub fn result(&self) -> Result<T, TaskError> {
+        self.wait();
+        self.take()
+    }
+
+    /// Like [`result`](Self::result), but gives up after `timeout` with
+    /// [`TaskError::Timeout`], leaving the task and the handle as they were.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let h = pool.submit(move || rx.recv().is_ok()).unwrap();
+    /// assert!(h.result_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+    /// tx.send(()).unwrap();
+    /// assert!(h.result_timeout(Duration::from_secs(60)).unwrap());
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn result_timeout(&self, timeout: Duration) -> Result<T, TaskError> {
+        if self.wait_timeout(timeout) {
+            self.take()
+        } else {
+            Err(TaskError::Timeout)
+        }
+    }
+
+    /// Blocks until the task finishes (done, panicked or cancelled) without
+    /// taking its value. Helps like [`result`](Self::result) on a worker.
+    pub fn wait(&self) {
+        wait::wait_finished(self.task.header(), &|| self.job(), None);
+    }
+
+    /// Waits at most `timeout` for the task to finish; true if it has.
+    /// A timeout too large to represent waits forever.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        if deadline.is_none() {
+            self.wait();
+            return true;
+        }
+        wait::wait_finished(self.task.header(), &|| self.job(), deadline)
+    }
+
+    /// Cancels the task if it has not started. Returns true if the task is
+    /// now cancelled (by this call or an earlier one): it never runs, and its
+    /// closure has been dropped. Returns false if it is running or finished.
+    pub fn cancel(&self) -> bool {
+        self.task.cancel()
+    }
+
+    /// True once the task has finished: returned, panicked or was cancelled.
+    pub fn done(&self) -> bool {
+        self.task.header().state.load().is_finished()
+    }
+
+    /// True while the task's closure is executing.
+    pub fn running(&self) -> bool {
+        self.task.header().state.load().is_running()
+    }
+
+    /// True if the task was cancelled before it started.
+    pub fn cancelled(&self) -> bool {
+        self.task.header().state.load().is_cancelled()
+    }
+
+    /// Runs `callback` exactly once when the task finishes (done, panicked
+    /// or cancelled): on the thread that finishes it, or right away on this
+    /// thread if it already has. Callbacks added before completion run in
+    /// the order they were added. A panicking callback is caught and
+    /// reported on stderr; the others still run.
+    ///
+    /// The callback gets a handle to the task; taking the value there (with
+    /// `result`) moves it out for every other handle too.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let seen = Arc::new(AtomicBool::new(false));
+    /// let h = pool.submit(|| 1).unwrap();
+    /// let s = seen.clone();
+    /// h.add_done_callback(move |h| s.store(h.done(), Ordering::SeqCst));
+    /// h.wait();
+    /// pool.shutdown(); // the callback has run once the pool has drained
+    /// assert!(seen.load(Ordering::SeqCst));
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn add_done_callback(&self, callback: impl FnOnce(&TaskHandle<T>) + Send + 'static) {
+        // Weak, so a callback never keeps its own task alive: whoever
+        // finishes the task holds a strong reference while callbacks run.
+        let weak = TaskArc::downgrade(&self.task);
+        self.task.header().add_callback(Box::new(move || {
+            if let Some(task) = weak.upgrade() {
+                callback(&TaskHandle { task });
+            }
+        }));
+    }
+
+    /// Moves the outcome out; call only once the task has finished.
+    pub(super) fn take(&self) -> Result<T, TaskError> {
+        match self.task.header().state.take() {
+            TakeOutcome::AlreadyTaken => Err(TaskError::ResultTaken),
+            TakeOutcome::Taken(prev) if prev.is_cancelled() => Err(TaskError::Cancelled),
+            TakeOutcome::Taken(_) => {
+                // SAFETY: `take` returned `Taken`, so this thread alone may
+                // read the result slot (rule 2 of the task module).
+                let output = unsafe { self.task.take_output() };
+                output.unwrap_or_else(|| crate::unwind::invariant_broken("done task has no output"))
+            }
+        }
+    }
+
+    fn job(&self) -> Job {
+        Job::new(self.task.clone().into_raw())
+    }
+}
+
+impl<T> Clone for TaskHandle<T> {
+    fn clone(&self) -> Self {
+        Self {
+            task: self.task.clone(),
+        }
+    }
+}
+
+impl<T: 'static> fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("state", &self.task.header().state.load())
+            .finish()
+    }
+}

@@ -1,0 +1,90 @@
+//! The untyped part of a task: its state word and the three ways a finished
+//! task tells the world (blocking waiters, an async waker, done callbacks).
+
+use super::callbacks::{Callback, CallbackList};
+use super::state::{Snapshot, State, CALLBACKS, WAITERS, WAKER};
+use crate::sync::{AtomicWaker, Mutex, Thread};
+use crate::unwind;
+
+/// State word plus completion notification, shared by every task type.
+pub(crate) struct Header {
+    pub(crate) state: State,
+    /// Threads parked in a blocking wait; drained by the completer.
+    waiters: Mutex<Vec<Thread>>,
+    waker: AtomicWaker,
+    callbacks: CallbackList,
+    /// Identifies the pool the task was submitted to: a worker of that pool
+    /// may run it inline while waiting for it.
+    pub(crate) pool_id: usize,
+}
+
+impl Header {
+    pub(crate) fn new(pool_id: usize) -> Self {
+        Self {
+            state: State::new(),
+            waiters: Mutex::new(Vec::new()),
+            waker: AtomicWaker::new(),
+            callbacks: CallbackList::new(),
+            pool_id,
+        }
+    }
+
+    /// Tells everyone who registered before the terminal transition that
+    /// returned `prev`. Called exactly once per task, by that transition's
+    /// winner.
+    pub(crate) fn notify(&self, prev: Snapshot) {
+        if prev.has(WAITERS) {
+            let waiters = std::mem::take(&mut *self.waiters.lock());
+            for thread in waiters {
+                thread.unpark();
+            }
+        }
+        if prev.has(WAKER) {
+            self.waker.wake();
+        }
+        if prev.has(CALLBACKS) {
+            for callback in self.callbacks.close() {
+                unwind::contain("a done callback", callback);
+            }
+        }
+    }
+
+    /// Registers `thread` to be unparked on completion. Returns false if the
+    /// task had already finished (nothing was registered).
+    pub(crate) fn add_waiter(&self, thread: &Thread) -> bool {
+        let mut waiters = self.waiters.lock();
+        if self.state.register(WAITERS).is_finished() {
+            return false;
+        }
+        waiters.push(thread.clone());
+        true
+    }
+
+    /// Removes `thread`'s registration, if the completer has not drained it.
+    pub(crate) fn remove_waiter(&self, thread: &Thread) {
+        let mut waiters = self.waiters.lock();
+        if let Some(i) = waiters.iter().position(|t| t.id() == thread.id()) {
+            waiters.swap_remove(i);
+        }
+    }
+
+    /// Registers an async waker. Returns the snapshot the flag was set on: if
+    /// it is finished the caller must not return `Pending`.
+    pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> Snapshot {
+        self.waker.register(waker);
+        self.state.register(WAKER)
+    }
+
+    /// Adds a done callback, or runs it now on this thread if the task has
+    /// already finished.
+    pub(crate) fn add_callback(&self, callback: Callback) {
+        let callback = if self.state.register(CALLBACKS).is_finished() {
+            Err(callback)
+        } else {
+            self.callbacks.push(callback)
+        };
+        if let Err(callback) = callback {
+            unwind::contain("a done callback", callback);
+        }
+    }
+}

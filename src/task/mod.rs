@@ -1,0 +1,88 @@
+//! Tasks: one heap allocation holding the state word, the closure, the
+//! result slot and the ways to be told of completion.
+//!
+//! A submitted closure becomes a [`TaskCell`](cell::TaskCell) inside one
+//! `Arc`. The pool holds it as a [`Job`] (type-erased, in a queue); the user
+//! holds it as a [`TaskHandle`](handle::TaskHandle) (typed by the output).
+//! The state machine is in [`state`]; DESIGN.md has the long story.
+//!
+//! Access rules for the cell's `UnsafeCell`s (each SAFETY comment cites one):
+//! 1. `func` is written only by the constructor. Afterwards only the thread
+//!    whose CAS moved the state out of PENDING (claim -> RUNNING, or
+//!    cancel -> CANCELLED) may touch it, exactly once, to move the closure
+//!    out. The CAS makes that thread unique.
+//! 2. `output` is written only by the claimer, before `complete` (a Release
+//!    RMW). It is read only by the thread whose `take` set TAKEN on a
+//!    terminal state (an Acquire RMW that follows `complete` in the
+//!    modification order). TAKEN is set once, so that thread is unique.
+//! 3. `Drop` of the cell has `&mut self`: whatever rules 1-2 left behind (a
+//!    never-claimed closure, a never-taken value) is dropped there.
+
+mod callbacks;
+pub(crate) mod cell;
+mod future;
+pub(crate) mod handle;
+mod header;
+pub(crate) mod state;
+pub(crate) mod wait;
+
+use crate::sync::TaskArc;
+pub(crate) use header::Header;
+
+/// The type-erased side of a task, as queues and workers see it.
+pub(crate) trait RawTask: Send + Sync + 'static {
+    /// The untyped part: state word, waiters, waker, callbacks.
+    fn header(&self) -> &Header;
+
+    /// Claims the task and runs it to completion on this thread; does nothing
+    /// if the claim loses (already cancelled, or claimed by a waiter).
+    fn run(self: TaskArc<Self>);
+
+    /// Claims the task and resolves it with `TaskError::PoolBroken` without
+    /// running it; does nothing if the claim loses.
+    fn abandon(self: TaskArc<Self>);
+
+    /// PENDING -> CANCELLED; drops the closure and notifies. True if the task
+    /// is now cancelled (by this call or an earlier one).
+    fn cancel(&self) -> bool;
+}
+
+/// A reference to a queued task. Dropping a `Job` that never ran resolves its
+/// task as abandoned, so no handle can wait forever on a lost queue entry.
+pub(crate) struct Job(Option<TaskArc<dyn RawTask>>);
+
+impl Job {
+    pub(crate) fn new(task: TaskArc<dyn RawTask>) -> Self {
+        Self(Some(task))
+    }
+
+    /// Runs the task (a no-op for a stale entry of a cancelled task).
+    #[inline]
+    pub(crate) fn run(mut self) {
+        if let Some(task) = self.0.take() {
+            task.run();
+        }
+    }
+
+    /// Resolves the task as abandoned if it has not started.
+    pub(crate) fn abandon(mut self) {
+        if let Some(task) = self.0.take() {
+            task.abandon();
+        }
+    }
+
+    /// Cancels the task if it has not started.
+    pub(crate) fn cancel(mut self) {
+        if let Some(task) = self.0.take() {
+            let _ = task.cancel();
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abandon();
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The task state word: a lifecycle in the low two bits and notification
+//! flags above it.
+//!
+//! | from      | event    | to        | who                                   | operation      | ordering |
+//! |-----------|----------|-----------|---------------------------------------|----------------|----------|
+//! | PENDING   | claim    | RUNNING   | a worker that popped it; a waiter that runs it inline | CAS | AcqRel / Acquire |
+//! | PENDING   | cancel   | CANCELLED | `cancel()`, cancelling shutdown, submit rollback | CAS  | AcqRel / Acquire |
+//! | RUNNING   | complete | DONE      | the thread that claimed it            | `fetch_add(1)` | AcqRel |
+//! | DONE, CANCELLED | take | + TAKEN | the first wait that returns the outcome | `fetch_or`   | AcqRel |
+//! | any       | register | + WAITERS / WAKER / CALLBACKS | a blocking waiter, a poll, `add_done_callback` | `fetch_or` | AcqRel |
+//!
+//! DONE and CANCELLED are terminal. The lifecycle values are chosen so that
+//! completion, the one transition on every task's path that cannot fail, is a
+//! single `fetch_add` that leaves the flag bits alone. Claim and cancel go
+//! through the one CAS loop in [`State::transition`]; it only retries when a
+//! flag bit changed under it.
+//!
+//! Flag invariants:
+//! - `TAKEN` is set at most once, only on a terminal state; the setter is the
+//!   only thread that may move the outcome out of the result slot.
+//! - `WAITERS`, `WAKER` and `CALLBACKS` are set before a waiter parks, before a
+//!   poll returns `Pending`, and before a callback is pushed. The thread that
+//!   makes the terminal transition sees every flag set before it, and notifies
+//!   through each; a flag set after it returns a terminal snapshot, and its
+//!   setter does not wait.
+
+use crate::sync::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+
+const LIFECYCLE: usize = 0b11;
+const PENDING: usize = 0;
+const RUNNING: usize = 1;
+const DONE: usize = 2;
+const CANCELLED: usize = 3;
+
+/// The outcome has been moved out to a waiter.
+const TAKEN: usize = 1 << 2;
+/// A blocking waiter may be parked: the completer must drain the waiter list.
+pub(crate) const WAITERS: usize = 1 << 3;
+/// An async waker was registered: the completer must wake it.
+pub(crate) const WAKER: usize = 1 << 4;
+/// Done callbacks were pushed: the completer must run them.
+pub(crate) const CALLBACKS: usize = 1 << 5;
+
+/// One read of the state word.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot(usize);
+
+impl Snapshot {
+    pub(crate) fn is_pending(self) -> bool {
+        self.0 & LIFECYCLE == PENDING
+    }
+
+    pub(crate) fn is_running(self) -> bool {
+        self.0 & LIFECYCLE == RUNNING
+    }
+
+    pub(crate) fn is_cancelled(self) -> bool {
+        self.0 & LIFECYCLE == CANCELLED
+    }
+
+    /// DONE or CANCELLED: nothing will change the outcome any more.
+    pub(crate) fn is_finished(self) -> bool {
+        self.0 & LIFECYCLE >= DONE
+    }
+
+    pub(crate) fn is_taken(self) -> bool {
+        self.0 & TAKEN != 0
+    }
+
+    pub(crate) fn has(self, flag: usize) -> bool {
+        self.0 & flag != 0
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = ["Pending", "Running", "Done", "Cancelled"][self.0 & LIFECYCLE];
+        write!(f, "{name}")?;
+        for (bit, label) in [
+            (TAKEN, "TAKEN"),
+            (WAITERS, "WAITERS"),
+            (WAKER, "WAKER"),
+            (CALLBACKS, "CALLBACKS"),
+        ] {
+            if self.0 & bit != 0 {
+                write!(f, "|{label}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What [`State::cancel`] did.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CancelOutcome {
+    /// This call cancelled the task: the caller owns the closure slot and must
+    /// drop the closure and notify with the returned previous snapshot.
+    Won(Snapshot),
+    /// It was cancelled before.
+    AlreadyCancelled,
+    /// It is running or done; nothing changed.
+    TooLate,
+}
+
+/// What [`State::take`] did.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TakeOutcome {
+    /// The caller now owns the result slot.
+    Taken(Snapshot),
+    /// An earlier call took it.
+    AlreadyTaken,
+}
+
+/// The atomic state word of one task.
+pub(crate) struct State(AtomicUsize);
+
+impl State {
+    pub(crate) fn new() -> Self {
+        Self(AtomicUsize::new(PENDING))
+    }
+
+    pub(crate) fn load(&self) -> Snapshot {
+        // ORDERING: Acquire pairs with the AcqRel of `complete`/`cancel`, so a
+        // reader that sees a terminal state also sees the result slot written.
+        Snapshot(self.0.load(Acquire))
+    }
+
+    /// PENDING -> RUNNING. True if this call won the task: the caller now
+    /// owns the closure slot and must run it and then call [`complete`](Self::complete).
+    #[must_use]
+    pub(crate) fn claim(&self) -> bool {
+        self.transition(|s| s.is_pending().then_some(s.0 | RUNNING))
+            .is_ok()
+    }
+
+    /// PENDING -> CANCELLED.
+    pub(crate) fn cancel(&self) -> CancelOutcome {
+        match self.transition(|s| s.is_pending().then_some(s.0 | CANCELLED)) {
+            Ok(prev) => CancelOutcome::Won(prev),
+            Err(now) if now.is_cancelled() => CancelOutcome::AlreadyCancelled,
+            Err(_) => CancelOutcome::TooLate,
+        }
+    }
+
+    /// RUNNING -> DONE. Only the claimer calls it, once, after writing the
+    /// result slot. Returns the previous snapshot: its flags say whom to notify.
+    #[must_use]
+    pub(crate) fn complete(&self) -> Snapshot {
+        // ORDERING: Release publishes the result slot to whoever acquires a
+        // terminal state; Acquire pairs with `register`'s release so the flags
+        // read here cover every registration made before this point.
+        let prev = Snapshot(self.0.fetch_add(DONE - RUNNING, AcqRel));
+        debug_assert!(prev.is_running(), "complete from {prev:?}");
+        prev
+    }
+
+    /// Sets a notification flag and returns the snapshot before it. If that
+    /// snapshot is terminal, nobody will notify through the flag: the caller
+    /// must not wait on it.
+    pub(crate) fn register(&self, flag: usize) -> Snapshot {
+        // ORDERING: Release orders the registration (waker, list push) before
+        // the flag for the completer's Acquire; Acquire lets a caller that
+        // finds a terminal state read the outcome.
+        Snapshot(self.0.fetch_or(flag, AcqRel))
+    }
+
+    /// Claims the right to move the outcome out. Call only on a terminal
+    /// state.
+    pub(crate) fn take(&self) -> TakeOutcome {
+        // ORDERING: Acquire pairs with `complete`'s Release (the result slot);
+        // Release is not needed by anyone but keeps the RMW in one class.
+        let prev = Snapshot(self.0.fetch_or(TAKEN, AcqRel));
+        debug_assert!(prev.is_finished(), "take from {prev:?}");
+        if prev.is_taken() {
+            TakeOutcome::AlreadyTaken
+        } else {
+            TakeOutcome::Taken(prev)
+        }
+    }
+
+    /// The one CAS loop: applies `next` to the current snapshot until the
+    /// CAS succeeds (Ok(previous)) or `next` declines (Err(current)).
+    fn transition(
+        &self,
+        mut next: impl FnMut(Snapshot) -> Option<usize>,
+    ) -> Result<Snapshot, Snapshot> {
+        // ORDERING: see the table above; success is AcqRel (the winner owns
+        // the closure slot and must see flags set before), failure Acquire
+        // (the loser may read a terminal outcome).
+        let mut cur = self.0.load(Acquire);
+        loop {
+            let Some(new) = next(Snapshot(cur)) else {
+                return Err(Snapshot(cur));
+            };
+            match self.0.compare_exchange_weak(cur, new, AcqRel, Acquire) {
+                Ok(_) => return Ok(Snapshot(cur)),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_done(s: Snapshot) -> bool {
+        s.is_finished() && !s.is_cancelled()
+    }
+
+    #[test]
+    fn claim_then_complete() {
+        let s = State::new();
+        assert!(s.load().is_pending());
+        assert!(s.claim());
+        assert!(!s.claim(), "a second claim must lose");
+        assert!(s.load().is_running());
+        assert_eq!(s.cancel(), CancelOutcome::TooLate);
+        let prev = s.complete();
+        assert!(prev.is_running());
+        assert!(is_done(s.load()));
+        assert!(!s.claim());
+    }
+
+    #[test]
+    fn cancel_wins_only_while_pending() {
+        let s = State::new();
+        assert!(matches!(s.cancel(), CancelOutcome::Won(p) if p.is_pending()));
+        assert_eq!(s.cancel(), CancelOutcome::AlreadyCancelled);
+        assert!(!s.claim(), "a cancelled task is never claimed");
+        assert!(s.load().is_cancelled() && s.load().is_finished());
+    }
+
+    #[test]
+    fn flags_survive_transitions() {
+        let s = State::new();
+        assert!(s.register(WAITERS).is_pending());
+        assert!(s.register(WAKER).has(WAITERS));
+        assert!(s.claim());
+        let prev = s.complete();
+        assert!(prev.has(WAITERS) && prev.has(WAKER) && !prev.has(CALLBACKS));
+        assert!(is_done(s.load()) && s.load().has(WAKER));
+        assert!(s.register(CALLBACKS).is_finished());
+    }
+
+    #[test]
+    fn take_once() {
+        let s = State::new();
+        assert!(s.claim());
+        let _ = s.complete();
+        assert!(matches!(s.take(), TakeOutcome::Taken(_)));
+        assert_eq!(s.take(), TakeOutcome::AlreadyTaken);
+        assert!(s.load().is_taken() && is_done(s.load()));
+    }
+
+    #[test]
+    fn cancelled_outcome_can_be_taken_once() {
+        let s = State::new();
+        let _ = s.cancel();
+        assert!(matches!(s.take(), TakeOutcome::Taken(p) if p.is_cancelled()));
+        assert_eq!(s.take(), TakeOutcome::AlreadyTaken);
+    }
+
+    #[test]
+    fn debug_names_lifecycle_and_flags() {
+        let s = State::new();
+        let _ = s.register(WAKER);
+        assert_eq!(format!("{:?}", s.load()), "Pending|WAKER");
+    }
+}

@@ -1,0 +1,51 @@
+//! Catching panics from user code, and aborting on panics from our own.
+//!
+//! User code (task closures, done callbacks, the drop of a task's closure or
+//! value) runs inside [`catch`], so a panic there never unwinds through a
+//! worker's bookkeeping. A panic inside that bookkeeping is a bug in the
+//! pool: [`AbortOnPanic`] turns it into an abort rather than a half-updated
+//! state word or a worker that silently vanished.
+
+use crate::error::Panic;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Runs `f`, turning a panic into a [`Panic`] value.
+#[inline]
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
+    // Unwind safety: the closure's captures are the user's, and a panicking
+    // task's partial effects are reported to the user through the `Panic`.
+    catch_unwind(AssertUnwindSafe(f)).map_err(Panic::new)
+}
+
+/// Runs user code whose panic has no handle to report to (a done callback, a
+/// value's `Drop`): contain it and say so on stderr.
+pub(crate) fn contain(what: &str, f: impl FnOnce()) {
+    if let Err(panic) = catch(f) {
+        report(what, &panic);
+    }
+}
+
+/// Reports a contained panic on stderr.
+#[cold]
+pub(crate) fn report(what: &str, panic: &Panic) {
+    eprintln!("stealpool: {what} panicked: {}", panic.message());
+}
+
+/// A drop guard held across pool bookkeeping: if that code panics, the
+/// process aborts instead of unwinding with a broken invariant.
+pub(crate) struct AbortOnPanic(pub(crate) &'static str);
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            invariant_broken(self.0);
+        }
+    }
+}
+
+/// An internal invariant does not hold: print it and abort.
+#[cold]
+pub(crate) fn invariant_broken(what: &str) -> ! {
+    eprintln!("stealpool: internal invariant broken: {what}; aborting");
+    std::process::abort()
+}
