@@ -153,9 +153,12 @@ impl ThreadPool {
     ///
     /// ```
     /// use stealpool::{ShutdownOptions, ThreadPool};
+    /// use std::sync::{mpsc, Arc, Barrier};
     /// let pool = ThreadPool::new(1)?;
-    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
-    /// let blocker = pool.submit(move || rx.recv().unwrap()).unwrap();
+    /// let (started, (tx, rx)) = (Arc::new(Barrier::new(2)), mpsc::channel::<()>());
+    /// let s = started.clone();
+    /// let blocker = pool.submit(move || { s.wait(); rx.recv().unwrap() }).unwrap();
+    /// started.wait(); // the only worker is busy now
     /// let queued = pool.submit(|| "never runs").unwrap();
     /// pool.shutdown_with(ShutdownOptions { wait: false, cancel_pending: true });
     /// assert!(queued.result().unwrap_err().is_cancelled());

@@ -73,10 +73,16 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The lifecycle alone, as users see it.
+    pub(crate) fn lifecycle_name(self) -> &'static str {
+        ["Pending", "Running", "Done", "Cancelled"][self.0 & LIFECYCLE]
+    }
+}
+
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = ["Pending", "Running", "Done", "Cancelled"][self.0 & LIFECYCLE];
-        write!(f, "{name}")?;
+        f.write_str(self.lifecycle_name())?;
         for (bit, label) in [
             (TAKEN, "TAKEN"),
             (WAITERS, "WAITERS"),

@@ -1,0 +1,111 @@
+//! Nested submission: a task that waits on its children never deadlocks,
+//! even with one worker.
+
+use stealpool::ThreadPool;
+
+fn pool_here() -> ThreadPool {
+    ThreadPool::current().expect("called from a pool worker")
+}
+
+#[test]
+fn one_worker_task_waits_on_its_child() {
+    let pool = ThreadPool::new(1).unwrap();
+    let parent = pool
+        .submit(|| {
+            let child = pool_here().submit(|| 41).unwrap();
+            child.result().unwrap() + 1
+        })
+        .unwrap();
+    assert_eq!(parent.result().unwrap(), 42);
+}
+
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let pool = pool_here();
+    let a = pool.submit(move || fib(n - 1)).unwrap();
+    let b = pool.submit(move || fib(n - 2)).unwrap();
+    a.result().unwrap() + b.result().unwrap()
+}
+
+#[test]
+fn recursive_fib_20_on_two_workers() {
+    let pool = ThreadPool::new(2).unwrap();
+    assert_eq!(pool.submit(|| fib(20)).unwrap().result().unwrap(), 6765);
+}
+
+#[test]
+fn recursive_fib_on_one_worker() {
+    let pool = ThreadPool::new(1).unwrap();
+    assert_eq!(pool.submit(|| fib(15)).unwrap().result().unwrap(), 610);
+}
+
+fn chain(depth: u32) -> u32 {
+    if depth == 0 {
+        return 0;
+    }
+    let child = pool_here().submit(move || chain(depth - 1)).unwrap();
+    child.result().unwrap() + 1
+}
+
+#[test]
+fn chain_of_1000_nested_waits_on_one_worker() {
+    let pool = ThreadPool::new(1).unwrap();
+    assert_eq!(pool.submit(|| chain(1000)).unwrap().result().unwrap(), 1000);
+}
+
+#[test]
+fn waiting_on_a_task_stolen_by_another_worker() {
+    // The parent blocks a child on a channel, so the child must run on the
+    // other worker (stolen) while the parent waits and helps.
+    let pool = ThreadPool::new(2).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<u32>();
+    let parent = pool
+        .submit(move || {
+            let pool = pool_here();
+            let slow = pool.submit(move || rx.recv().unwrap()).unwrap();
+            let feeder = pool.submit(move || tx.send(7).unwrap()).unwrap();
+            feeder.result().unwrap();
+            slow.result().unwrap()
+        })
+        .unwrap();
+    assert_eq!(parent.result().unwrap(), 7);
+}
+
+#[test]
+fn current_is_none_outside_and_same_pool_inside() {
+    assert!(ThreadPool::current().is_none());
+    let pool = ThreadPool::builder().max_workers(3).build().unwrap();
+    let workers = pool
+        .submit(|| pool_here().max_workers())
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(workers, 3);
+}
+
+#[test]
+fn children_submitted_during_shutdown_still_run() {
+    let pool = ThreadPool::new(1).unwrap();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let parent = pool
+        .submit(move || {
+            go_rx.recv().unwrap();
+            // The pool is shut down by now; submissions from its own
+            // workers are still accepted so the graph can finish.
+            let child = pool_here().submit(|| 5).unwrap();
+            child.result().unwrap()
+        })
+        .unwrap();
+    let closer = {
+        let pool = pool.clone();
+        std::thread::spawn(move || pool.shutdown())
+    };
+    while !pool.is_shutdown() {
+        std::thread::yield_now();
+    }
+    go_tx.send(()).unwrap();
+    assert_eq!(parent.result().unwrap(), 5);
+    closer.join().unwrap();
+}
