@@ -1,21 +1,26 @@
 //! Pool configuration, validated into a `BuildError`.
 
-use crate::error::BuildError;
+use crate::blocking::BlockingPool;
+use crate::error::{BuildError, Panic};
+use crate::hooks::Hooks;
 use crate::pool::ThreadPool;
-use crate::queue::LocalQueue;
-use crate::shared::{Initializer, Shared};
-use crate::sync::{self, thread, Arc};
+use crate::queue::{Injector, LocalQueue};
+use crate::shared::{Shared, SpawnConfig};
+use crate::sleep::{Sleep, MAX_THREADS};
+use crate::stats::StatsTable;
+use crate::sync::{self, Arc, AtomicUsize, Mutex};
 use crate::worker;
 use std::fmt;
 
-/// The most workers one pool may have (the sleep counters are 16 bits).
-pub const MAX_WORKERS: usize = 0x7FFF;
+/// The most regular workers one pool may have. `max_workers + max_blocking`
+/// may be at most 4,095 (the sleep counters are 12 bits wide).
+pub const MAX_WORKERS: usize = 2048;
 
 /// Default worker stack size, 8 MiB. Each nested wait that runs its child
 /// inline adds a few frames: measured, 8 MiB holds a chain of 4,000 nested
-/// waits on one worker in a debug build and over 10,000 in release
-/// (DESIGN.md, "Stack depth"). Raise it with [`Builder::stack_size`] for
-/// deeper graphs.
+/// waits on one worker in a debug build and 16,000 in release (DESIGN.md,
+/// "The helping wait"). Raise it with [`Builder::stack_size`] for deeper
+/// graphs.
 pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 
 /// Configures and builds a [`ThreadPool`].
@@ -31,9 +36,10 @@ pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 /// ```
 pub struct Builder {
     max_workers: Option<usize>,
+    max_blocking: Option<usize>,
     thread_name_prefix: String,
     stack_size: usize,
-    initializer: Option<Initializer>,
+    hooks: Hooks,
 }
 
 impl Default for Builder {
@@ -46,9 +52,10 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("max_workers", &self.max_workers)
+            .field("max_blocking", &self.max_blocking)
             .field("thread_name_prefix", &self.thread_name_prefix)
             .field("stack_size", &self.stack_size)
-            .field("initializer", &self.initializer.is_some())
+            .field("hooks", &self.hooks)
             .finish()
     }
 }
@@ -59,9 +66,10 @@ impl Builder {
     pub fn new() -> Self {
         Self {
             max_workers: None,
+            max_blocking: None,
             thread_name_prefix: "stealpool".to_owned(),
             stack_size: DEFAULT_STACK_SIZE,
-            initializer: None,
+            hooks: Hooks::default(),
         }
     }
 
@@ -69,6 +77,14 @@ impl Builder {
     /// machine's available parallelism.
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
+        self
+    }
+
+    /// How many extra workers may run at once to cover workers blocked in
+    /// [`blocking`](crate::blocking) sections. Default: `max_workers`. Zero
+    /// turns compensation off (`blocking` then only runs its closure).
+    pub fn max_blocking(mut self, n: usize) -> Self {
+        self.max_blocking = Some(n);
         self
     }
 
@@ -89,8 +105,65 @@ impl Builder {
     /// it panics, the pool is broken: submissions fail with
     /// [`SubmitError::Broken`](crate::SubmitError::Broken) and queued tasks
     /// resolve with [`TaskError::PoolBroken`](crate::TaskError::PoolBroken).
-    pub fn initializer(mut self, init: impl Fn() + Send + Sync + 'static) -> Self {
-        self.initializer = Some(Box::new(init));
+    /// It is the same hook as [`on_worker_start`](Self::on_worker_start).
+    pub fn initializer(self, init: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_worker_start(move |_| init())
+    }
+
+    /// Like [`initializer`](Self::initializer), given the worker's index
+    /// (regular workers are `0..max_workers`; extra workers for blocking
+    /// sections come after). Replaces any initializer.
+    pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.hooks.on_worker_start = Some(Box::new(hook));
+        self
+    }
+
+    /// Runs on each worker thread, with its index, as it exits. A panic is
+    /// caught and reported on stderr.
+    pub fn on_worker_stop(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.hooks.on_worker_stop = Some(Box::new(hook));
+        self
+    }
+
+    /// Runs on the worker, with its index, right before each task's closure
+    /// (for tracing spans or timing). A panic is caught and reported on
+    /// stderr; the task still runs.
+    pub fn before_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.hooks.before_task = Some(Box::new(hook));
+        self
+    }
+
+    /// Runs on the worker, with its index, right after each task's closure
+    /// returns or panics, before waiters see the outcome. A panic is caught
+    /// and reported on stderr.
+    pub fn after_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.hooks.after_task = Some(Box::new(hook));
+        self
+    }
+
+    /// Receives every task panic, on the worker, before the handle resolves
+    /// with it. Without one, a panic is only stored in the handle (no double
+    /// reporting). A panic in the handler is caught and reported on stderr.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let panics = Arc::new(AtomicUsize::new(0));
+    /// let seen = panics.clone();
+    /// let pool = stealpool::ThreadPool::builder()
+    ///     .max_workers(1)
+    ///     .panic_handler(move |p| {
+    ///         assert_eq!(p.message(), "boom");
+    ///         seen.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()?;
+    /// let h = pool.submit(|| panic!("boom")).unwrap();
+    /// assert!(h.result().unwrap_err().is_panic());
+    /// assert_eq!(panics.load(Ordering::SeqCst), 1);
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn panic_handler(mut self, handler: impl Fn(&Panic) + Send + Sync + 'static) -> Self {
+        self.hooks.on_panic = Some(Box::new(handler));
         self
     }
 
@@ -103,16 +176,31 @@ impl Builder {
         if workers > MAX_WORKERS {
             return Err(BuildError::too_many_workers(workers));
         }
-        let (locals, stealers): (Vec<_>, Vec<_>) =
-            (0..workers).map(|_| LocalQueue::new_lifo()).unzip();
-        let shared = Arc::new(Shared::new(stealers, self.initializer));
+        let max_blocking = self.max_blocking.unwrap_or(workers);
+        if workers + max_blocking > MAX_THREADS {
+            return Err(BuildError::too_many_threads(workers, max_blocking));
+        }
+        let slots = workers + max_blocking;
+        let (mut locals, stealers): (Vec<_>, Vec<_>) =
+            (0..slots).map(|_| LocalQueue::new_lifo()).unzip();
+        let extra_locals = locals.split_off(workers);
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: stealers.into_boxed_slice(),
+            workers,
+            sleep: Sleep::new(slots, workers),
+            blocking: BlockingPool::new(workers, extra_locals),
+            hooks: self.hooks,
+            stats: StatsTable::new(slots),
+            spawn: SpawnConfig {
+                name_prefix: self.thread_name_prefix,
+                stack_size: self.stack_size,
+            },
+            handles: AtomicUsize::new(1),
+            threads: Mutex::new(Vec::with_capacity(workers)),
+        });
         for (index, local) in locals.into_iter().enumerate() {
-            let worker_shared = shared.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("{}-{index}", self.thread_name_prefix))
-                .stack_size(self.stack_size)
-                .spawn(move || worker::run(worker_shared, index, local));
-            match spawned {
+            match worker::spawn(&shared, index, local) {
                 Ok(handle) => shared.threads.lock().push(handle),
                 Err(err) => {
                     // Nothing was submitted yet: stop and join what started.

@@ -201,6 +201,7 @@ pub struct BuildError {
 enum BuildErrorKind {
     ZeroWorkers,
     TooManyWorkers(usize),
+    TooManyThreads { workers: usize, max_blocking: usize },
     Spawn(io::Error),
 }
 
@@ -214,6 +215,15 @@ impl BuildError {
     pub(crate) fn too_many_workers(requested: usize) -> Self {
         Self {
             kind: BuildErrorKind::TooManyWorkers(requested),
+        }
+    }
+
+    pub(crate) fn too_many_threads(workers: usize, max_blocking: usize) -> Self {
+        Self {
+            kind: BuildErrorKind::TooManyThreads {
+                workers,
+                max_blocking,
+            },
         }
     }
 
@@ -238,6 +248,14 @@ impl fmt::Display for BuildError {
                 f,
                 "max_workers must be at most {} (got {n})",
                 crate::builder::MAX_WORKERS
+            ),
+            BuildErrorKind::TooManyThreads {
+                workers,
+                max_blocking,
+            } => write!(
+                f,
+                "max_workers + max_blocking must be at most {} (got {workers} + {max_blocking})",
+                crate::sleep::MAX_THREADS
             ),
             BuildErrorKind::Spawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
         }

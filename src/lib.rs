@@ -49,18 +49,23 @@
 
 #![deny(missing_docs)]
 
+mod blocking;
 mod builder;
 mod error;
+mod hooks;
 mod pool;
 mod queue;
 mod shared;
 mod sleep;
+mod stats;
 mod sync;
 mod task;
 mod unwind;
 mod worker;
 
+pub use blocking::blocking;
 pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS};
 pub use error::{BuildError, Panic, SubmitError, TaskError};
 pub use pool::{ShutdownOptions, ThreadPool};
+pub use stats::PoolStats;
 pub use task::handle::TaskHandle;

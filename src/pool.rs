@@ -3,6 +3,7 @@
 use crate::builder::Builder;
 use crate::error::{BuildError, SubmitError};
 use crate::shared::Shared;
+use crate::stats::{Counters, PoolStats};
 use crate::sync::{Arc, TaskArc};
 use crate::task::cell::TaskCell;
 use crate::task::handle::TaskHandle;
@@ -91,9 +92,25 @@ impl ThreadPool {
         Some(Self { shared })
     }
 
-    /// The number of worker threads.
+    /// The number of regular worker threads.
     pub fn max_workers(&self) -> usize {
-        self.shared.workers()
+        self.shared.workers
+    }
+
+    /// A snapshot of the pool's gauges and totals; see [`PoolStats`] for
+    /// what each field means and how exact it is.
+    pub fn stats(&self) -> PoolStats {
+        let shared = &self.shared;
+        let blocking = shared.blocking.snapshot();
+        let mut stats = PoolStats {
+            workers: shared.workers,
+            blocking_workers: blocking.extras,
+            blocked: blocking.blocked,
+            tasks_queued: shared.queued(),
+            ..PoolStats::default()
+        };
+        shared.stats.sum_into(&mut stats);
+        stats
     }
 
     /// Submits `f` and returns a handle to its result at once.
@@ -126,6 +143,7 @@ impl ThreadPool {
             Some(ctx) => ctx.push_local(job),
             None => {
                 shared.injector.push(job);
+                Counters::bump_shared(&shared.stats.shared.submitted);
                 let flags = shared.sleep.new_work();
                 if flags.shutdown() {
                     // Raced with shutdown: take the task back if no worker
@@ -182,6 +200,8 @@ impl ThreadPool {
                 // error cannot happen; there is nothing to report if it did.
                 let _ = handle.join();
             }
+            // The regular workers exit only once every extra has retired.
+            shared.blocking.join_all();
         }
     }
 

@@ -6,32 +6,42 @@ use crate::sync::{fence, park, park_timeout, AtomicBool, AtomicU64, Instant, Mut
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 
-// The state word packs three 16-bit counters and three flags:
-//   bits  0..16  searching: workers looking for work and not asleep
-//   bits 16..32  sleeping: entries in the idle list (main-loop and helpers)
-//   bits 32..48  idle: main-loop sleepers (a subset of sleeping)
+// The state word packs four 12-bit counters and three flags:
+//   bits  0..12  searching: workers looking for work and not asleep
+//   bits 12..24  sleeping: entries in the idle list (main-loop and helpers)
+//   bits 24..36  idle: main-loop sleepers (a subset of sleeping)
+//   bits 36..48  live: worker threads started and not retired
 //   bit  48      SHUTDOWN: no submissions from outside the pool
 //   bit  49      TERMINATE: workers exit
 //   bit  50      BROKEN: an initializer panicked; run nothing
 // It is only ever changed by RMWs.
 const ONE_SEARCHING: u64 = 1;
-const ONE_SLEEPING: u64 = 1 << 16;
-const ONE_IDLE: u64 = 1 << 32;
-const FIELD: u64 = 0xFFFF;
+const ONE_SLEEPING: u64 = 1 << 12;
+const ONE_IDLE: u64 = 1 << 24;
+const ONE_LIVE: u64 = 1 << 36;
+const FIELD: u64 = 0xFFF;
 const SHUTDOWN: u64 = 1 << 48;
 const TERMINATE: u64 = 1 << 49;
 const BROKEN: u64 = 1 << 50;
+
+/// The most worker threads (regular plus blocking-section extras) the
+/// counters can hold.
+pub(crate) const MAX_THREADS: usize = FIELD as usize;
 
 fn searching(s: u64) -> u64 {
     s & FIELD
 }
 
 fn sleeping(s: u64) -> u64 {
-    (s >> 16) & FIELD
+    (s >> 12) & FIELD
 }
 
 fn idle(s: u64) -> u64 {
-    (s >> 32) & FIELD
+    (s >> 24) & FIELD
+}
+
+fn live(s: u64) -> u64 {
+    (s >> 36) & FIELD
 }
 
 /// What kind of sleeper is parking.
@@ -82,12 +92,12 @@ pub(crate) struct Sleep {
     /// Parked workers, most recent last (woken first: its cache is warmest).
     idle: Mutex<Vec<(usize, SleepKind)>>,
     slots: Box<[CachePadded<Slot>]>,
-    workers: u64,
 }
 
 impl Sleep {
-    pub(crate) fn new(workers: usize) -> Self {
-        let slots = (0..workers)
+    /// Sleep state for `slots` worker slots, of which `live` start now.
+    pub(crate) fn new(slots: usize, live: usize) -> Self {
+        let slots: Box<[CachePadded<Slot>]> = (0..slots)
             .map(|_| {
                 CachePadded::new(Slot {
                     notified: AtomicBool::new(false),
@@ -96,10 +106,9 @@ impl Sleep {
             })
             .collect();
         Self {
-            state: CachePadded::new(AtomicU64::new(0)),
-            idle: Mutex::new(Vec::with_capacity(workers)),
+            idle: Mutex::new(Vec::with_capacity(slots.len())),
+            state: CachePadded::new(AtomicU64::new(live as u64 * ONE_LIVE)),
             slots,
-            workers: workers as u64,
         }
     }
 
@@ -180,9 +189,7 @@ impl Sleep {
         if has_work() || cond() {
             return self.unregister(index);
         }
-        if kind == SleepKind::Main && now & SHUTDOWN != 0 && idle(now) == self.workers {
-            // Every worker is idle in a shut-down pool and nothing is queued:
-            // no task is running, so none can be submitted. Terminate.
+        if kind == SleepKind::Main && self.all_idle_after_shutdown(now) {
             self.terminate();
             return Woke::Terminate;
         }
@@ -208,6 +215,30 @@ impl Sleep {
                     park_timeout(d - now);
                 }
             }
+        }
+    }
+
+    /// Every live worker is idle in a shut-down pool: no task is running, so
+    /// none can be submitted from inside, and outside submissions are
+    /// refused. The caller has just changed the word and re-checked the
+    /// queues after a fence, so if nothing is queued the pool may terminate.
+    fn all_idle_after_shutdown(&self, now: u64) -> bool {
+        now & SHUTDOWN != 0 && idle(now) == live(now)
+    }
+
+    /// A thread is about to start as an extra worker.
+    pub(crate) fn add_live(&self) {
+        self.state.fetch_add(ONE_LIVE, SeqCst);
+    }
+
+    /// An extra worker retires (it is not searching and not on the idle
+    /// list). If it was the last one awake in a shut-down pool, it
+    /// terminates the pool, as the last sleeper would.
+    pub(crate) fn remove_live(&self, has_work: &dyn Fn() -> bool) {
+        let now = self.state.fetch_sub(ONE_LIVE, SeqCst) - ONE_LIVE;
+        fence(SeqCst);
+        if self.all_idle_after_shutdown(now) && !has_work() {
+            self.terminate();
         }
     }
 

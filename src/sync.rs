@@ -9,14 +9,20 @@
 //! and park/park_timeout (loom never times out, so a timed park is a plain
 //! park there and models never depend on a deadline).
 //!
-//! Two things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
+//! Three things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
 //! does not see"): the `Arc` around a task (loom's `Arc` cannot be coerced to
-//! `Arc<dyn Trait>`), and `Instant` (models never read the clock).
+//! `Arc<dyn Trait>`), `Instant` (models never read the clock), and the
+//! statistics counters (they carry no synchronization).
 
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub(crate) use std::sync::Arc as TaskArc;
 pub(crate) use std::time::Instant;
+
+/// A statistics counter. Always std: counters publish nothing the protocol
+/// relies on, so loom has nothing to check in them and they would only
+/// widen its search.
+pub(crate) type StatCounter = std::sync::atomic::AtomicU64;
 
 #[cfg(not(stealpool_loom))]
 mod imp {

@@ -1,11 +1,15 @@
 //! A worker thread: its main loop, its find-work order, and the
 //! thread-local that tells pool code which worker (if any) it runs on.
 
+use crate::blocking::EXTRA_IDLE_RECHECK;
+use crate::error::Panic;
+use crate::hooks::Hooks;
 use crate::queue::{LocalQueue, Steal};
 use crate::shared::Shared;
 use crate::sleep::{SleepKind, Woke};
-use crate::sync::{thread, thread_local, Arc, Backoff, Instant, Thread};
-use crate::task::Job;
+use crate::stats::Counters;
+use crate::sync::{thread, thread_local, Arc, Backoff, Instant, JoinHandle, Thread};
+use crate::task::{Job, Runner};
 use crate::unwind::{self, AbortOnPanic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -27,6 +31,8 @@ pub(crate) struct WorkerCtx {
     thread: Thread,
     /// Whether this worker is counted in the sleep state's `searching`.
     searching: Cell<bool>,
+    /// Depth of nested `blocking` sections on this worker.
+    blocking_depth: Cell<u32>,
     rng: Cell<u64>,
     tick: Cell<u32>,
 }
@@ -35,8 +41,21 @@ pub(crate) struct WorkerCtx {
 /// worker that keeps feeding its own deque cannot starve outside submitters.
 const INJECTOR_INTERVAL: u32 = 61;
 
-/// The body of worker thread `index`.
-pub(crate) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
+/// Starts the thread for worker slot `index`.
+pub(crate) fn spawn(
+    shared: &Arc<Shared>,
+    index: usize,
+    local: LocalQueue<Job>,
+) -> std::io::Result<JoinHandle<()>> {
+    let worker_shared = shared.clone();
+    thread::Builder::new()
+        .name(format!("{}-{index}", shared.spawn.name_prefix))
+        .stack_size(shared.spawn.stack_size)
+        .spawn(move || run(worker_shared, index, local))
+}
+
+/// The body of the thread of worker slot `index`.
+fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
     let _guard = AbortOnPanic("worker loop");
     let thread = thread::current();
     shared.sleep.register_thread(index, thread.clone());
@@ -47,52 +66,65 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
         local,
         thread,
         searching: Cell::new(false),
+        blocking_depth: Cell::new(0),
         tick: Cell::new(0),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
-    if let Some(init) = &ctx.shared.initializer {
-        if let Err(panic) = unwind::catch(init) {
+    let hooks = &ctx.shared.hooks;
+    if let Some(start) = &hooks.on_worker_start {
+        if let Err(panic) = unwind::catch(|| start(index)) {
             unwind::report("a worker initializer", &panic);
             ctx.shared.sleep.set_broken();
         }
     }
-    ctx.main_loop();
+    let retired = ctx.main_loop();
+    Hooks::call(&hooks.on_worker_stop, "the on_worker_stop hook", index);
     CURRENT.with(|c| c.borrow_mut().take());
+    if retired {
+        let Ok(ctx) = Rc::try_unwrap(ctx) else {
+            unwind::invariant_broken("a retiring worker's context is still borrowed");
+        };
+        let shared = ctx.shared;
+        shared.blocking.release_slot(index, ctx.local);
+        shared.sleep.remove_live(&|| shared.has_work());
+    }
 }
 
 impl WorkerCtx {
-    fn main_loop(&self) {
+    /// Runs tasks until the pool terminates (returns false) or, for an extra
+    /// worker, until it is no longer needed (returns true: retire).
+    fn main_loop(&self) -> bool {
+        let extra = self.shared.blocking.is_extra(self.index);
         let mut backoff = Backoff::new();
-        loop {
+        let retire = loop {
             if let Some(job) = self.find_work() {
                 self.execute(job);
                 backoff.reset();
                 continue;
             }
             if self.shared.sleep.is_terminated() {
-                break;
+                break false;
             }
             self.start_searching();
             if !backoff.is_completed() {
                 backoff.snooze();
                 continue;
             }
-            let was_searching = self.searching.replace(false);
-            match self.shared.sleep.sleep(
-                self.index,
-                SleepKind::Main,
-                was_searching,
-                &|| self.shared.has_work(),
-                &|| false,
-                None,
-            ) {
-                Woke::Notified => self.searching.set(true),
-                Woke::Unregistered => {}
-                Woke::Terminate => break,
+            if extra && self.shared.blocking.try_retire() {
+                break true;
             }
-            backoff.reset();
-        }
+            let deadline = if extra {
+                Instant::now().checked_add(EXTRA_IDLE_RECHECK)
+            } else {
+                None
+            };
+            match self.sleep(SleepKind::Main, &|| false, deadline) {
+                Woke::Terminate => break false,
+                Woke::Notified | Woke::Unregistered => backoff.reset(),
+            }
+        };
         self.stop_searching();
+        retire
     }
 
     pub(crate) fn pool_id(&self) -> usize {
@@ -107,8 +139,13 @@ impl WorkerCtx {
         &self.thread
     }
 
+    fn counters(&self) -> &Counters {
+        &self.shared.stats.workers[self.index]
+    }
+
     /// Pushes a task submitted by this worker onto its own deque.
     pub(crate) fn push_local(&self, job: Job) {
+        Counters::bump(&self.counters().submitted);
         self.local.push(job);
         self.shared.sleep.new_work();
     }
@@ -118,7 +155,7 @@ impl WorkerCtx {
         if self.shared.sleep.flags().broken() {
             unwind::contain("dropping an abandoned task", || job.abandon());
         } else {
-            unwind::contain("dropping a task's closure or value", || job.run());
+            unwind::contain("dropping a task's closure or value", || job.run(self));
         }
     }
 
@@ -164,7 +201,10 @@ impl WorkerCtx {
             let start = self.next_random() % n;
             for victim in (start..n).chain(0..start).filter(|&v| v != self.index) {
                 match stealers[victim].steal_batch_and_pop(&self.local) {
-                    Steal::Success(job) => return Some(job),
+                    Steal::Success(job) => {
+                        Counters::bump(&self.counters().stolen);
+                        return Some(job);
+                    }
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
                 }
@@ -197,20 +237,81 @@ impl WorkerCtx {
         }
     }
 
-    /// Parks inside a wait until `cond` holds, new work arrives, or
-    /// `deadline` passes.
-    pub(crate) fn sleep_helper(&self, cond: &dyn Fn() -> bool, deadline: Option<Instant>) {
+    /// Parks until `cond` holds, new work arrives, `deadline` passes or the
+    /// pool terminates; keeps the searching count right either way.
+    fn sleep(&self, kind: SleepKind, cond: &dyn Fn() -> bool, deadline: Option<Instant>) -> Woke {
+        Counters::bump(&self.counters().sleeps);
         let was_searching = self.searching.replace(false);
-        match self.shared.sleep.sleep(
+        let woke = self.shared.sleep.sleep(
             self.index,
-            SleepKind::Helper,
+            kind,
             was_searching,
             &|| self.shared.has_work(),
             cond,
             deadline,
-        ) {
-            Woke::Notified => self.searching.set(true),
-            Woke::Unregistered | Woke::Terminate => {}
+        );
+        if woke == Woke::Notified {
+            self.searching.set(true);
         }
+        woke
+    }
+
+    /// Parks inside a wait until `cond` holds, new work arrives, or
+    /// `deadline` passes.
+    pub(crate) fn sleep_helper(&self, cond: &dyn Fn() -> bool, deadline: Option<Instant>) {
+        let _ = self.sleep(SleepKind::Helper, cond, deadline);
+    }
+
+    /// Enters a `blocking` section; true for the outermost one.
+    pub(crate) fn enter_blocking(&self) -> bool {
+        let depth = self.blocking_depth.get();
+        self.blocking_depth.set(depth + 1);
+        depth == 0
+    }
+
+    pub(crate) fn exit_blocking(&self) {
+        self.blocking_depth.set(self.blocking_depth.get() - 1);
+    }
+
+    /// Before blocking: if this worker's deque holds work, make sure some
+    /// worker is awake to steal it.
+    pub(crate) fn offer_local_work(&self) {
+        if !self.shared.stealers[self.index].is_empty() {
+            self.shared.sleep.new_work();
+        }
+    }
+}
+
+impl Runner for WorkerCtx {
+    #[inline]
+    fn before(&self) {
+        Counters::bump(&self.counters().running);
+        Hooks::call(
+            &self.shared.hooks.before_task,
+            "the before_task hook",
+            self.index,
+        );
+    }
+
+    #[inline]
+    fn after(&self, panic: Option<&Panic>) {
+        Hooks::call(
+            &self.shared.hooks.after_task,
+            "the after_task hook",
+            self.index,
+        );
+        let counters = self.counters();
+        Counters::drop_one(&counters.running);
+        match panic {
+            None => Counters::bump(&counters.completed),
+            Some(panic) => {
+                Counters::bump(&counters.panicked);
+                self.shared.hooks.report_panic(panic);
+            }
+        }
+    }
+
+    fn skipped_cancelled(&self) {
+        Counters::bump(&self.counters().cancelled);
     }
 }

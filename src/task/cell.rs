@@ -2,7 +2,7 @@
 
 use super::header::Header;
 use super::state::CancelOutcome;
-use super::RawTask;
+use super::{RawTask, Runner};
 use crate::error::TaskError;
 use crate::sync::{TaskArc, UnsafeCell};
 use crate::unwind;
@@ -88,13 +88,18 @@ where
         &self.header
     }
 
-    fn run(self: TaskArc<Self>) {
+    fn run(self: TaskArc<Self>, runner: &dyn Runner) {
         if !self.header.state.claim() {
+            if self.header.state.load().is_cancelled() {
+                runner.skipped_cancelled();
+            }
             return;
         }
         let func = self.take_func();
-        let outcome = unwind::catch(func).map_err(TaskError::Panicked);
-        self.finish(outcome);
+        runner.before();
+        let outcome = unwind::catch(func);
+        runner.after(outcome.as_ref().err());
+        self.finish(outcome.map_err(TaskError::Panicked));
     }
 
     fn abandon(self: TaskArc<Self>) {
@@ -106,17 +111,14 @@ where
         self.finish(Err(TaskError::PoolBroken));
     }
 
-    fn cancel(&self) -> bool {
-        match self.header.state.cancel() {
-            CancelOutcome::Won(prev) => {
-                let func = self.take_func();
-                unwind::contain("dropping a cancelled task's closure", || drop(func));
-                self.header.notify(prev);
-                true
-            }
-            CancelOutcome::AlreadyCancelled => true,
-            CancelOutcome::TooLate => false,
+    fn cancel(&self) -> CancelOutcome {
+        let outcome = self.header.state.cancel();
+        if let CancelOutcome::Won(prev) = outcome {
+            let func = self.take_func();
+            unwind::contain("dropping a cancelled task's closure", || drop(func));
+            self.header.notify(prev);
         }
+        outcome
     }
 }
 

@@ -93,7 +93,7 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// now cancelled (by this call or an earlier one): it never runs, and its
     /// closure has been dropped. Returns false if it is running or finished.
     pub fn cancel(&self) -> bool {
-        self.task.cancel()
+        self.task.cancel() != super::CancelOutcome::TooLate
     }
 
     /// True once the task has finished: returned, panicked or was cancelled.

@@ -26,8 +26,22 @@ mod header;
 pub(crate) mod state;
 pub(crate) mod wait;
 
+use crate::error::Panic;
 use crate::sync::TaskArc;
 pub(crate) use header::Header;
+pub(crate) use state::CancelOutcome;
+
+/// What the thread running tasks is told about each run: hooks and
+/// statistics hang off these. Each is called on the running thread.
+pub(crate) trait Runner {
+    /// The task was claimed and its closure is about to run.
+    fn before(&self);
+    /// The closure returned (`None`) or panicked; the outcome is not yet
+    /// visible to waiters.
+    fn after(&self, panic: Option<&Panic>);
+    /// The queue entry was stale: its task had been cancelled.
+    fn skipped_cancelled(&self);
+}
 
 /// The type-erased side of a task, as queues and workers see it.
 pub(crate) trait RawTask: Send + Sync + 'static {
@@ -35,16 +49,16 @@ pub(crate) trait RawTask: Send + Sync + 'static {
     fn header(&self) -> &Header;
 
     /// Claims the task and runs it to completion on this thread; does nothing
-    /// if the claim loses (already cancelled, or claimed by a waiter).
-    fn run(self: TaskArc<Self>);
+    /// but tell `runner` if the claim loses (already cancelled, or claimed by
+    /// a waiter).
+    fn run(self: TaskArc<Self>, runner: &dyn Runner);
 
     /// Claims the task and resolves it with `TaskError::PoolBroken` without
     /// running it; does nothing if the claim loses.
     fn abandon(self: TaskArc<Self>);
 
-    /// PENDING -> CANCELLED; drops the closure and notifies. True if the task
-    /// is now cancelled (by this call or an earlier one).
-    fn cancel(&self) -> bool;
+    /// PENDING -> CANCELLED; if this call won, drops the closure and notifies.
+    fn cancel(&self) -> CancelOutcome;
 }
 
 /// A reference to a queued task. Dropping a `Job` that never ran resolves its
@@ -58,9 +72,9 @@ impl Job {
 
     /// Runs the task (a no-op for a stale entry of a cancelled task).
     #[inline]
-    pub(crate) fn run(mut self) {
+    pub(crate) fn run(mut self, runner: &dyn Runner) {
         if let Some(task) = self.0.take() {
-            task.run();
+            task.run(runner);
         }
     }
 
@@ -71,11 +85,12 @@ impl Job {
         }
     }
 
-    /// Cancels the task if it has not started.
-    pub(crate) fn cancel(mut self) {
-        if let Some(task) = self.0.take() {
-            let _ = task.cancel();
-        }
+    /// Cancels the task if it has not started. True if it is cancelled now
+    /// (by this call or earlier): this entry was its last queue entry.
+    pub(crate) fn cancel(mut self) -> bool {
+        self.0
+            .take()
+            .is_some_and(|task| task.cancel() != CancelOutcome::TooLate)
     }
 }
 
