@@ -109,10 +109,15 @@ impl BlockingPool {
         }
     }
 
-    /// A retired extra's thread hands its slot back as it exits.
-    pub(crate) fn release_slot(&self, index: usize, local: LocalQueue<Job>) {
+    /// An extra's thread hands its slot back as it exits: retired (already
+    /// counted out by `try_retire`) or stopped by pool termination.
+    pub(crate) fn release_slot(&self, index: usize, local: LocalQueue<Job>, retired: bool) {
         *self.locals[index - self.first].lock() = Some(local);
-        self.state.lock().free.push(index);
+        let mut state = self.state.lock();
+        if !retired {
+            state.extras -= 1;
+        }
+        state.free.push(index);
     }
 
     /// Joins every extra thread that has been started (a waiting shutdown,

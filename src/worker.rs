@@ -80,12 +80,12 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
     let retired = ctx.main_loop();
     Hooks::call(&hooks.on_worker_stop, "the on_worker_stop hook", index);
     CURRENT.with(|c| c.borrow_mut().take());
-    if retired {
+    if ctx.shared.blocking.is_extra(index) {
         let Ok(ctx) = Rc::try_unwrap(ctx) else {
-            unwind::invariant_broken("a retiring worker's context is still borrowed");
+            unwind::invariant_broken("an exiting worker's context is still borrowed");
         };
         let shared = ctx.shared;
-        shared.blocking.release_slot(index, ctx.local);
+        shared.blocking.release_slot(index, ctx.local, retired);
         shared.sleep.remove_live(&|| shared.has_work());
     }
 }

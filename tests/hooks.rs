@@ -1,0 +1,103 @@
+//! Builder hooks: worker start/stop, around each task, task panics; a
+//! panicking hook is contained and the pool keeps serving.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use stealpool::ThreadPool;
+
+#[derive(Default)]
+struct Seen {
+    starts: AtomicUsize,
+    stops: AtomicUsize,
+    before: AtomicUsize,
+    after: AtomicUsize,
+    panics: Mutex<Vec<String>>,
+}
+
+#[test]
+fn every_hook_fires_the_right_number_of_times() {
+    let seen = Arc::new(Seen::default());
+    let (a, b, c, d, e) = (
+        seen.clone(),
+        seen.clone(),
+        seen.clone(),
+        seen.clone(),
+        seen.clone(),
+    );
+    let pool = ThreadPool::builder()
+        .max_workers(3)
+        .on_worker_start(move |i| {
+            assert!(i < 3);
+            a.starts.fetch_add(1, SeqCst);
+        })
+        .on_worker_stop(move |_| {
+            b.stops.fetch_add(1, SeqCst);
+        })
+        .before_task(move |_| {
+            c.before.fetch_add(1, SeqCst);
+        })
+        .after_task(move |_| {
+            d.after.fetch_add(1, SeqCst);
+        })
+        .panic_handler(move |p| e.panics.lock().unwrap().push(p.message().to_owned()))
+        .build()
+        .unwrap();
+    let ok: Vec<_> = (0..20).map(|i| pool.submit(move || i).unwrap()).collect();
+    let bad = pool.submit(|| -> u8 { panic!("handled") }).unwrap();
+    ok.iter().for_each(|h| assert!(h.result().is_ok()));
+    assert_eq!(bad.result().unwrap_err().panic_message(), Some("handled"));
+    assert_eq!(
+        *seen.panics.lock().unwrap(),
+        ["handled"],
+        "handler saw it before the handle did"
+    );
+    pool.shutdown();
+    assert_eq!(seen.starts.load(SeqCst), 3);
+    assert_eq!(seen.stops.load(SeqCst), 3);
+    assert_eq!(seen.before.load(SeqCst), 21);
+    assert_eq!(seen.after.load(SeqCst), 21);
+}
+
+#[test]
+fn before_and_after_bracket_the_task_on_its_thread() {
+    thread_local!(static IN_TASK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    let pool = ThreadPool::builder()
+        .max_workers(2)
+        .before_task(|_| IN_TASK.with(|t| t.set(true)))
+        .after_task(|_| IN_TASK.with(|t| t.set(false)))
+        .build()
+        .unwrap();
+    let hs: Vec<_> = (0..50)
+        .map(|_| pool.submit(|| IN_TASK.with(|t| t.get())).unwrap())
+        .collect();
+    assert!(hs.iter().all(|h| h.result().unwrap()));
+}
+
+#[test]
+fn panicking_hooks_are_contained() {
+    let pool = ThreadPool::builder()
+        .max_workers(1)
+        .before_task(|_| panic!("before hook"))
+        .after_task(|_| panic!("after hook"))
+        .on_worker_stop(|_| panic!("stop hook"))
+        .panic_handler(|_| panic!("handler"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        pool.submit(|| 7).unwrap().result().unwrap(),
+        7,
+        "task runs despite hooks"
+    );
+    assert!(pool
+        .submit(|| -> u8 { panic!("task") })
+        .unwrap()
+        .result()
+        .unwrap_err()
+        .is_panic());
+    assert_eq!(
+        pool.submit(|| 8).unwrap().result().unwrap(),
+        8,
+        "the worker survived"
+    );
+    pool.shutdown(); // the stop hook panics on the way out; shutdown still returns
+}
