@@ -120,3 +120,38 @@ fn results_move_between_threads() {
     let waiter = std::thread::spawn(move || h.result().unwrap()[0]);
     assert_eq!(waiter.join().unwrap(), 7);
 }
+
+#[test]
+fn zero_and_huge_timeouts() {
+    use std::time::Duration;
+    let pool = ThreadPool::new(1).unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let h = pool.submit(move || rx.recv().unwrap()).unwrap();
+    assert!(
+        h.result_timeout(Duration::ZERO).unwrap_err().is_timeout(),
+        "zero only polls"
+    );
+    assert!(!h.wait_timeout(Duration::ZERO));
+    tx.send(()).unwrap();
+    h.result_timeout(Duration::MAX).unwrap(); // no Instant overflow
+    assert!(matches!(
+        h.result_timeout(Duration::ZERO),
+        Err(TaskError::ResultTaken)
+    ));
+}
+
+#[test]
+fn zero_timeout_on_a_worker_does_not_run_the_awaited_task() {
+    use std::time::Duration;
+    let pool = ThreadPool::new(1).unwrap();
+    let outer = pool
+        .submit(|| {
+            let child = ThreadPool::current().unwrap().submit(|| 1).unwrap();
+            let polled = child
+                .result_timeout(Duration::ZERO)
+                .map_err(|e| e.is_timeout());
+            (polled, child.result().unwrap())
+        })
+        .unwrap();
+    assert_eq!(outer.result().unwrap(), (Err(true), 1));
+}

@@ -49,15 +49,15 @@ fn wait_on_worker_cold(
         if state.is_finished() {
             break true;
         }
+        if deadline_passed(deadline) {
+            break false;
+        }
         // (1) The awaited task first: if it is still pending, run it here.
         // Its queue entry becomes stale; whoever pops it finds the claim lost.
         if same_pool && state.is_pending() {
             ctx.stop_searching();
             ctx.execute(job());
             continue;
-        }
-        if deadline_passed(deadline) {
-            break false;
         }
         // (2) Help: run other work while the awaited task runs elsewhere.
         if let Some(other) = ctx.find_work() {
@@ -89,6 +89,9 @@ fn wait_blocking_cold(header: &Header, deadline: Option<Instant>) -> bool {
     while !backoff.is_completed() {
         if header.state.load().is_finished() {
             return true;
+        }
+        if deadline_passed(deadline) {
+            return false;
         }
         backoff.snooze();
     }
