@@ -10,7 +10,7 @@
 
 use crate::queue::LocalQueue;
 use crate::shared::Shared;
-use crate::sync::{Arc, JoinHandle, Mutex};
+use crate::sync::{thread, Arc, JoinHandle, Mutex};
 use crate::task::Job;
 use crate::worker::{self, WorkerCtx};
 use std::time::Duration;
@@ -136,11 +136,20 @@ impl BlockingPool {
         }
     }
 
-    /// Starts an extra worker if blocked workers outnumber the extras.
+    /// A worker enters its outermost blocking section.
     fn enter(&self, shared: &Arc<Shared>) {
+        self.state.lock().blocked += 1;
+        self.cover_blocked_cold(shared);
+    }
+
+    /// Starts an extra worker if blocked workers outnumber the extras and a
+    /// slot is free. Called when a worker starts blocking and when a slot
+    /// comes free, so a worker that blocked while every slot was taken (or
+    /// while a retiring extra still held one) is covered as soon as it can be.
+    #[cold]
+    pub(crate) fn cover_blocked_cold(&self, shared: &Arc<Shared>) {
         let (index, previous) = {
             let mut state = self.state.lock();
-            state.blocked += 1;
             if state.blocked <= state.extras {
                 return;
             }
@@ -151,8 +160,12 @@ impl BlockingPool {
             (index, state.joins[index - self.first].take())
         };
         if let Some(previous) = previous {
-            // The slot's previous thread has retired; reap it.
-            let _ = previous.join();
+            // The slot's previous thread has released it and is exiting. It
+            // may be this very thread (an extra that retires and re-covers
+            // from its own exit path): that one is detached, not joined.
+            if previous.thread().id() != thread::current().id() {
+                let _ = previous.join();
+            }
         }
         let local = self.locals[index - self.first].lock().take();
         let Some(local) = local else {
@@ -166,9 +179,9 @@ impl BlockingPool {
                 // The slot's deque was dropped with the failed spawn's
                 // closure and its stealer is fixed, so the slot stays out
                 // of the free list for good.
-                eprintln!("stealpool: could not start a worker for a blocking section: {err}");
+                crate::unwind::report_io("starting a worker for a blocking section", &err);
                 self.state.lock().extras -= 1;
-                shared.sleep.remove_live(&|| shared.has_work());
+                shared.sleep.remove_live_cold(&|| shared.has_work());
             }
         }
     }

@@ -81,8 +81,9 @@ impl Builder {
     }
 
     /// How many extra workers may run at once to cover workers blocked in
-    /// [`blocking`](crate::blocking) sections. Default: `max_workers`. Zero
-    /// turns compensation off (`blocking` then only runs its closure).
+    /// [`blocking`](crate::blocking) sections. Default: `max_workers` (or
+    /// what is left of the 4,095-thread limit). Zero turns compensation off
+    /// (`blocking` then only runs its closure).
     pub fn max_blocking(mut self, n: usize) -> Self {
         self.max_blocking = Some(n);
         self
@@ -169,18 +170,24 @@ impl Builder {
 
     /// Validates the configuration and starts the workers.
     pub fn build(self) -> Result<ThreadPool, BuildError> {
-        let workers = self.max_workers.unwrap_or_else(sync::available_parallelism);
+        let workers = self
+            .max_workers
+            .unwrap_or_else(|| sync::available_parallelism().min(MAX_WORKERS));
         if workers == 0 {
             return Err(BuildError::zero_workers());
         }
         if workers > MAX_WORKERS {
             return Err(BuildError::too_many_workers(workers));
         }
-        let max_blocking = self.max_blocking.unwrap_or(workers);
-        if workers + max_blocking > MAX_THREADS {
+        let max_blocking = self
+            .max_blocking
+            .unwrap_or(workers.min(MAX_THREADS - workers));
+        let Some(slots) = workers
+            .checked_add(max_blocking)
+            .filter(|&n| n <= MAX_THREADS)
+        else {
             return Err(BuildError::too_many_threads(workers, max_blocking));
-        }
-        let slots = workers + max_blocking;
+        };
         let (mut locals, stealers): (Vec<_>, Vec<_>) =
             (0..slots).map(|_| LocalQueue::new_lifo()).unzip();
         let extra_locals = locals.split_off(workers);
@@ -205,7 +212,10 @@ impl Builder {
                 Err(err) => {
                     // Nothing was submitted yet: stop and join what started.
                     shared.sleep.terminate();
-                    for handle in std::mem::take(&mut *shared.threads.lock()) {
+                    // Not joined under the lock: a started worker may still
+                    // be in its initializer.
+                    let started = std::mem::take(&mut *shared.threads.lock());
+                    for handle in started {
                         let _ = handle.join();
                     }
                     return Err(BuildError::spawn(err));

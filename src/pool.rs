@@ -86,8 +86,10 @@ impl ThreadPool {
     pub fn current() -> Option<ThreadPool> {
         let ctx = worker::current()?;
         let shared = ctx.shared().clone();
-        // ORDERING: a new handle only needs the count to stay above zero;
-        // it is created from a live `Arc`, as in `Clone`.
+        // ORDERING: the count only decides who runs the shutdown-on-drop;
+        // it publishes nothing. It may come back from zero here (a task asks
+        // for its pool while the last outside handle drops): that handle's
+        // drop then runs shutdown a second time, which is idempotent.
         shared.handles.fetch_add(1, Relaxed);
         Some(Self { shared })
     }
@@ -144,7 +146,7 @@ impl ThreadPool {
             None => {
                 shared.injector.push(job);
                 Counters::bump_shared(&shared.stats.shared.submitted);
-                let flags = shared.sleep.new_work();
+                let flags = shared.sleep.new_outside_work();
                 if flags.shutdown() {
                     // Raced with shutdown: take the task back if no worker
                     // has claimed it; if one has, it was accepted and runs.

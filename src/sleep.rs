@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 // The state word packs four 12-bit counters and three flags:
 //   bits  0..12  searching: workers looking for work and not asleep
 //   bits 12..24  sleeping: entries in the idle list (main-loop and helpers)
-//   bits 24..36  idle: main-loop sleepers (a subset of sleeping)
+//   bits 24..36  idle: committed main-loop sleepers (a subset of sleeping)
 //   bits 36..48  live: worker threads started and not retired
 //   bit  48      SHUTDOWN: no submissions from outside the pool
 //   bit  49      TERMINATE: workers exit
@@ -80,6 +80,20 @@ impl Flags {
     }
 }
 
+/// An idle-list entry. `committed` entries are counted in `idle` too.
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    index: usize,
+    committed: bool,
+}
+
+impl Entry {
+    /// What the entry adds to the state word.
+    fn weight(self) -> u64 {
+        ONE_SLEEPING + if self.committed { ONE_IDLE } else { 0 }
+    }
+}
+
 struct Slot {
     /// Set (under the idle lock) by the notifier that popped this worker.
     notified: AtomicBool,
@@ -90,8 +104,10 @@ struct Slot {
 pub(crate) struct Sleep {
     state: CachePadded<AtomicU64>,
     /// Parked workers, most recent last (woken first: its cache is warmest).
-    idle: Mutex<Vec<(usize, SleepKind)>>,
+    idle: Mutex<Vec<Entry>>,
     slots: Box<[CachePadded<Slot>]>,
+    /// A read-mostly copy of BROKEN for the per-task check.
+    broken: AtomicBool,
 }
 
 impl Sleep {
@@ -109,6 +125,7 @@ impl Sleep {
             idle: Mutex::new(Vec::with_capacity(slots.len())),
             state: CachePadded::new(AtomicU64::new(live as u64 * ONE_LIVE)),
             slots,
+            broken: AtomicBool::new(false),
         }
     }
 
@@ -127,13 +144,26 @@ impl Sleep {
     }
 
     /// Called after every push of new work: side A of the submit/sleep pair.
-    /// Wakes one sleeper if nobody is searching. Returns the flags it read,
-    /// for submit's shutdown check.
+    /// Wakes one sleeper if nobody is searching. Returns the flags it read.
     #[inline]
     pub(crate) fn new_work(&self) -> Flags {
         fence(SeqCst);
         let s = self.state.load(SeqCst);
         if searching(s) == 0 && sleeping(s) > 0 {
+            self.wake_one_cold();
+        }
+        Flags(s)
+    }
+
+    /// Side A for a submission from outside the pool. If the pool has shut
+    /// down, it wakes nobody and returns the flags so the submitter can take
+    /// its task back: after shutdown only an already-awake worker may claim
+    /// an outside task (see DESIGN.md, "Submit racing shutdown").
+    #[inline]
+    pub(crate) fn new_outside_work(&self) -> Flags {
+        fence(SeqCst);
+        let s = self.state.load(SeqCst);
+        if s & SHUTDOWN == 0 && searching(s) == 0 && sleeping(s) > 0 {
             self.wake_one_cold();
         }
         Flags(s)
@@ -150,17 +180,28 @@ impl Sleep {
         let prev = self.state.fetch_sub(ONE_SEARCHING, SeqCst);
         debug_assert!(searching(prev) > 0, "searching count underflow");
         if searching(prev) == 1 && sleeping(prev) > 0 {
-            fence(SeqCst);
-            if has_work() {
-                self.wake_one_cold();
-            }
+            self.recheck_cold(&has_work);
+        }
+    }
+
+    #[cold]
+    fn recheck_cold(&self, has_work: &dyn Fn() -> bool) {
+        fence(SeqCst);
+        if has_work() {
+            self.wake_one_cold();
         }
     }
 
     /// Parks worker `index` until it is notified, `cond` holds, `deadline`
     /// passes or the pool terminates. `was_searching` says whether the
-    /// caller is counted as searching (it no longer is on return, except
-    /// after `Woke::Notified`).
+    /// caller is counted as searching. On return it is counted as searching
+    /// exactly when the result is `Woke::Notified`.
+    ///
+    /// A main-loop sleeper goes on the idle list in two steps: first as a
+    /// sleeper (side B: register, fence, re-check the queues), then, only
+    /// if the re-check found nothing, as *committed* idle. Termination
+    /// counts committed sleepers only, so a worker that saw work in its
+    /// re-check can never be counted out while it goes to run it.
     pub(crate) fn sleep(
         &self,
         index: usize,
@@ -170,28 +211,39 @@ impl Sleep {
         cond: &dyn Fn() -> bool,
         deadline: Option<Instant>,
     ) -> Woke {
-        let add = ONE_SLEEPING + if kind == SleepKind::Main { ONE_IDLE } else { 0 };
         let sub = if was_searching { ONE_SEARCHING } else { 0 };
-        let now = {
+        {
             let mut list = self.idle.lock();
-            list.push((index, kind));
-            self.state
-                .fetch_add(add.wrapping_sub(sub), SeqCst)
-                .wrapping_add(add)
-                .wrapping_sub(sub)
-        };
+            list.push(Entry {
+                index,
+                committed: false,
+            });
+            self.state.fetch_add(ONE_SLEEPING.wrapping_sub(sub), SeqCst);
+        }
         // Side B of the submit/sleep pair: the registration above is ordered
         // before the re-check below.
         fence(SeqCst);
-        if now & TERMINATE != 0 {
+        if kind == SleepKind::Main && self.is_terminated() {
             return Woke::Terminate;
         }
-        if has_work() || cond() {
-            return self.unregister(index);
+        if has_work() {
+            // A submitter may have skipped waking anyone because this
+            // worker was searching: it stays responsible, as a searcher.
+            return self.unregister(index, true);
         }
-        if kind == SleepKind::Main && self.all_idle_after_shutdown(now) {
-            self.terminate();
-            return Woke::Terminate;
+        if cond() {
+            return self.unregister(index, false);
+        }
+        if kind == SleepKind::Main {
+            let Some(now) = self.commit_idle(index) else {
+                return self.take_notification(index);
+            };
+            if self.all_idle_after_shutdown(now) {
+                fence(SeqCst);
+                if !has_work() && self.try_terminate(now, has_work) {
+                    return Woke::Terminate;
+                }
+            }
         }
         let slot = &self.slots[index];
         loop {
@@ -203,14 +255,14 @@ impl Sleep {
                 return Woke::Terminate;
             }
             if cond() {
-                return self.unregister(index);
+                return self.unregister(index, false);
             }
             match deadline {
                 None => park(),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        return self.unregister(index);
+                        return self.unregister(index, false);
                     }
                     park_timeout(d - now);
                 }
@@ -218,12 +270,51 @@ impl Sleep {
         }
     }
 
-    /// Every live worker is idle in a shut-down pool: no task is running, so
-    /// none can be submitted from inside, and outside submissions are
-    /// refused. The caller has just changed the word and re-checked the
-    /// queues after a fence, so if nothing is queued the pool may terminate.
+    /// Marks `index`'s idle-list entry committed and counts it idle; returns
+    /// the new word, or `None` if a notifier already popped the entry.
+    fn commit_idle(&self, index: usize) -> Option<u64> {
+        let mut list = self.idle.lock();
+        let entry = list.iter_mut().find(|e| e.index == index)?;
+        entry.committed = true;
+        Some(self.state.fetch_add(ONE_IDLE, SeqCst) + ONE_IDLE)
+    }
+
+    /// Every live worker is committed idle in a shut-down pool: no task is
+    /// running, so none can be submitted from inside, and outside
+    /// submissions are refused.
     fn all_idle_after_shutdown(&self, now: u64) -> bool {
         now & SHUTDOWN != 0 && idle(now) == live(now)
+    }
+
+    /// Sets TERMINATE if the word is still `now` (all idle, shut down) and
+    /// the caller's re-check after `now` found no work. Any RMW in between
+    /// (a wake, an unregister, a new extra) fails the CAS; then the
+    /// decision is made again on the fresh word, with a fresh re-check.
+    fn try_terminate(&self, mut now: u64, has_work: &dyn Fn() -> bool) -> bool {
+        loop {
+            match self
+                .state
+                .compare_exchange(now, now | TERMINATE, SeqCst, SeqCst)
+            {
+                Ok(_) => {
+                    self.wake_all();
+                    return true;
+                }
+                Err(actual) => {
+                    now = actual;
+                    if now & TERMINATE != 0 {
+                        return true;
+                    }
+                    if !self.all_idle_after_shutdown(now) {
+                        return false;
+                    }
+                    fence(SeqCst);
+                    if has_work() {
+                        return false;
+                    }
+                }
+            }
+        }
     }
 
     /// A thread is about to start as an extra worker.
@@ -232,38 +323,46 @@ impl Sleep {
     }
 
     /// An extra worker retires (it is not searching and not on the idle
-    /// list). If it was the last one awake in a shut-down pool, it
-    /// terminates the pool, as the last sleeper would.
-    pub(crate) fn remove_live(&self, has_work: &dyn Fn() -> bool) {
+    /// list). If every remaining worker is committed idle in a shut-down
+    /// pool, it terminates the pool, as the last sleeper would.
+    #[cold]
+    pub(crate) fn remove_live_cold(&self, has_work: &dyn Fn() -> bool) {
         let now = self.state.fetch_sub(ONE_LIVE, SeqCst) - ONE_LIVE;
-        fence(SeqCst);
-        if self.all_idle_after_shutdown(now) && !has_work() {
-            self.terminate();
+        if self.all_idle_after_shutdown(now) {
+            fence(SeqCst);
+            if !has_work() {
+                self.try_terminate(now, has_work);
+            }
         }
     }
 
-    /// Takes `index` off the idle list, unless a notifier already did.
-    fn unregister(&self, index: usize) -> Woke {
+    /// Takes `index` off the idle list, unless a notifier already did. With
+    /// `as_searcher`, the worker leaves counted as searching (and the
+    /// result is `Woke::Notified`, as if a notifier had woken it).
+    fn unregister(&self, index: usize, as_searcher: bool) -> Woke {
         let mut list = self.idle.lock();
-        match list.iter().position(|&(i, _)| i == index) {
-            Some(pos) => {
-                let (_, kind) = list.remove(pos);
-                self.state.fetch_sub(Self::sleeper_weight(kind), SeqCst);
-                Woke::Unregistered
-            }
-            None => {
-                drop(list);
-                // The notifier set `notified` under the lock we just held.
-                // ORDERING: Acquire pairs with the notifier's Release store.
-                let was_notified = self.slots[index].notified.swap(false, Acquire);
-                debug_assert!(was_notified, "worker left the idle list unnotified");
-                Woke::Notified
-            }
+        let Some(pos) = list.iter().position(|e| e.index == index) else {
+            drop(list);
+            return self.take_notification(index);
+        };
+        let entry = list.remove(pos);
+        let add = if as_searcher { ONE_SEARCHING } else { 0 };
+        self.state
+            .fetch_add(add.wrapping_sub(entry.weight()), SeqCst);
+        if as_searcher {
+            Woke::Notified
+        } else {
+            Woke::Unregistered
         }
     }
 
-    fn sleeper_weight(kind: SleepKind) -> u64 {
-        ONE_SLEEPING + if kind == SleepKind::Main { ONE_IDLE } else { 0 }
+    /// A notifier popped `index` off the idle list: it counted the worker as
+    /// searching and set its flag (under the lock the caller just held).
+    fn take_notification(&self, index: usize) -> Woke {
+        // ORDERING: Acquire pairs with the notifier's Release store.
+        let was_notified = self.slots[index].notified.swap(false, Acquire);
+        debug_assert!(was_notified, "worker left the idle list unnotified");
+        Woke::Notified
     }
 
     /// Pops one sleeper, counts it as searching, and unparks it.
@@ -271,16 +370,14 @@ impl Sleep {
     fn wake_one_cold(&self) -> bool {
         let index = {
             let mut list = self.idle.lock();
-            let Some((index, kind)) = list.pop() else {
+            let Some(entry) = list.pop() else {
                 return false;
             };
-            self.state.fetch_add(
-                ONE_SEARCHING.wrapping_sub(Self::sleeper_weight(kind)),
-                SeqCst,
-            );
+            self.state
+                .fetch_add(ONE_SEARCHING.wrapping_sub(entry.weight()), SeqCst);
             // ORDERING: Release pairs with the sleeper's Acquire swap.
-            self.slots[index].notified.store(true, Release);
-            index
+            self.slots[entry.index].notified.store(true, Release);
+            entry.index
         };
         self.unpark(index);
         true
@@ -305,13 +402,29 @@ impl Sleep {
 
     /// Marks the pool broken (and shut down).
     pub(crate) fn set_broken(&self) {
+        // ORDERING: the RMW below publishes the flag with full ordering; this
+        // read-mostly copy only spares the per-task check a contended line.
+        self.broken.store(true, Release);
         self.state.fetch_or(BROKEN | SHUTDOWN, SeqCst);
         self.wake_all();
     }
 
-    /// Tells every worker to exit as soon as it is idle.
+    /// The per-task check. A worker that reads a stale `false` runs one
+    /// more task, as if it had started just before the initializer panic.
+    #[inline]
+    pub(crate) fn is_broken(&self) -> bool {
+        // ORDERING: pairs with the Release store in `set_broken`.
+        self.broken.load(Acquire)
+    }
+
+    /// Tells every worker to exit now, whatever it is doing: only for a
+    /// pool whose build failed before anything was submitted.
     pub(crate) fn terminate(&self) {
         self.state.fetch_or(TERMINATE, SeqCst);
         self.wake_all();
     }
 }
+
+#[cfg(test)]
+#[path = "sleep_tests.rs"]
+mod tests;

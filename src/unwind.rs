@@ -7,6 +7,7 @@
 //! state word or a worker that silently vanished.
 
 use crate::error::Panic;
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs `f`, turning a panic into a [`Panic`] value.
@@ -25,10 +26,22 @@ pub(crate) fn contain(what: &str, f: impl FnOnce()) {
     }
 }
 
-/// Reports a contained panic on stderr.
+/// Reports a contained panic on stderr. Write errors are ignored: a closed
+/// stderr must not turn a contained panic into an abort (`eprintln!` would
+/// panic).
 #[cold]
 pub(crate) fn report(what: &str, panic: &Panic) {
-    eprintln!("stealpool: {what} panicked: {}", panic.message());
+    let _ = writeln!(
+        std::io::stderr(),
+        "stealpool: {what} panicked: {}",
+        panic.message()
+    );
+}
+
+/// Reports an I/O error the pool carries on after, on stderr.
+#[cold]
+pub(crate) fn report_io(what: &str, err: &std::io::Error) {
+    let _ = writeln!(std::io::stderr(), "stealpool: {what} failed: {err}");
 }
 
 /// A drop guard held across pool bookkeeping: if that code panics, the
@@ -46,6 +59,9 @@ impl Drop for AbortOnPanic {
 /// An internal invariant does not hold: print it and abort.
 #[cold]
 pub(crate) fn invariant_broken(what: &str) -> ! {
-    eprintln!("stealpool: internal invariant broken: {what}; aborting");
+    let _ = writeln!(
+        std::io::stderr(),
+        "stealpool: internal invariant broken: {what}; aborting"
+    );
     std::process::abort()
 }

@@ -13,6 +13,7 @@ use crate::task::{Job, Runner};
 use crate::unwind::{self, AbortOnPanic};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
@@ -36,6 +37,10 @@ pub(crate) struct WorkerCtx {
     rng: Cell<u64>,
     tick: Cell<u32>,
 }
+
+/// The most tasks a worker's stack may hold before its waits stop running
+/// unrelated work (DESIGN.md, "The helping wait").
+const MAX_HELP_DEPTH: u64 = 128;
 
 /// How often `find_work` looks at the injector before the local deque, so a
 /// worker that keeps feeding its own deque cannot starve outside submitters.
@@ -86,7 +91,11 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
         };
         let shared = ctx.shared;
         shared.blocking.release_slot(index, ctx.local, retired);
-        shared.sleep.remove_live(&|| shared.has_work());
+        shared.sleep.remove_live_cold(&|| shared.has_work());
+        // A worker may have started blocking while this slot was taken.
+        if !shared.sleep.is_terminated() {
+            shared.blocking.cover_blocked_cold(&shared);
+        }
     }
 }
 
@@ -97,13 +106,15 @@ impl WorkerCtx {
         let extra = self.shared.blocking.is_extra(self.index);
         let mut backoff = Backoff::new();
         let retire = loop {
+            // Checked first: after termination no task may start here (an
+            // outside submission racing it is taken back by its submitter).
+            if self.shared.sleep.is_terminated() {
+                break false;
+            }
             if let Some(job) = self.find_work() {
                 self.execute(job);
                 backoff.reset();
                 continue;
-            }
-            if self.shared.sleep.is_terminated() {
-                break false;
             }
             self.start_searching();
             if !backoff.is_completed() {
@@ -150,13 +161,44 @@ impl WorkerCtx {
         self.shared.sleep.new_work();
     }
 
-    /// Runs one job, containing panics from dropping its closure or value.
+    /// Runs one job from a queue, containing panics from dropping its
+    /// closure or value.
     pub(crate) fn execute(&self, job: Job) {
-        if self.shared.sleep.flags().broken() {
+        self.execute_with(job, self);
+    }
+
+    /// Runs the task a wait is waiting for, inline. Its queue entry is still
+    /// queued and is counted when a worker skips it, so a lost claim here
+    /// counts nothing.
+    pub(crate) fn execute_awaited(&self, job: Job) {
+        struct Awaited<'a>(&'a WorkerCtx);
+        impl Runner for Awaited<'_> {
+            fn before(&self) {
+                self.0.before();
+            }
+            fn after(&self, panic: Option<&Panic>) {
+                self.0.after(panic);
+            }
+            fn skipped_cancelled(&self) {}
+        }
+        self.execute_with(job, &Awaited(self));
+    }
+
+    fn execute_with(&self, job: Job, runner: &dyn Runner) {
+        if self.shared.sleep.is_broken() {
             unwind::contain("dropping an abandoned task", || job.abandon());
         } else {
-            unwind::contain("dropping a task's closure or value", || job.run(self));
+            unwind::contain("dropping a task's closure or value", || job.run(runner));
         }
+    }
+
+    /// Whether a wait on this worker may run unrelated work: not once
+    /// `MAX_HELP_DEPTH` tasks are already on its stack, so chains of waits
+    /// cannot nest without bound. Running the awaited task itself is always
+    /// allowed (that is what makes nested waits deadlock-free).
+    pub(crate) fn may_help(&self) -> bool {
+        // ORDERING: this thread is the counter's only writer.
+        self.counters().running.load(Relaxed) < MAX_HELP_DEPTH
     }
 
     /// Finds a task, leaving the searching state if it does.
@@ -259,7 +301,12 @@ impl WorkerCtx {
     /// Parks inside a wait until `cond` holds, new work arrives, or
     /// `deadline` passes.
     pub(crate) fn sleep_helper(&self, cond: &dyn Fn() -> bool, deadline: Option<Instant>) {
-        let _ = self.sleep(SleepKind::Helper, cond, deadline);
+        match self.sleep(SleepKind::Helper, cond, deadline) {
+            // Counted as searching: the wait loop searches, and its exit
+            // path stops searching (with the re-check that implies).
+            Woke::Notified | Woke::Unregistered => {}
+            Woke::Terminate => unwind::invariant_broken("a helper saw termination"),
+        }
     }
 
     /// Enters a `blocking` section; true for the outermost one.

@@ -39,8 +39,10 @@ fn queued_work_flows_while_every_worker_blocks() {
         .map(|_| {
             let (s, rx) = (started.clone(), rx.clone());
             pool.submit(move || {
-                s.wait();
-                stealpool::blocking(|| rx.lock().unwrap().recv().unwrap());
+                stealpool::blocking(|| {
+                    s.wait(); // both workers are inside their sections
+                    rx.lock().unwrap().recv().unwrap()
+                });
             })
             .unwrap()
         })
@@ -123,4 +125,52 @@ fn a_worker_blocked_in_blocking_can_still_wait_on_handles() {
         })
         .unwrap();
     assert_eq!(h.result().unwrap(), 3);
+}
+
+#[test]
+fn a_worker_that_blocks_while_an_extra_retires_is_covered_when_the_slot_frees() {
+    // One slot for extras. The first extra retires and, in its stop hook,
+    // waits until another task has entered a blocking section: that section
+    // found no free slot. When the slot comes free, it must be covered, or
+    // the task that unblocks it never runs.
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let entered_rx = std::sync::Mutex::new(Some(entered_rx));
+    let pool = ThreadPool::builder()
+        .max_workers(1)
+        .max_blocking(1)
+        .on_worker_stop(move |index| {
+            if index == 1 {
+                if let Some(rx) = entered_rx.lock().unwrap().take() {
+                    rx.recv().unwrap();
+                }
+            }
+        })
+        .build()
+        .unwrap();
+    let (a_tx, a_rx) = mpsc::channel::<()>();
+    let a = pool
+        .submit(move || stealpool::blocking(|| a_rx.recv().unwrap()))
+        .unwrap();
+    pool.submit(move || a_tx.send(()).unwrap())
+        .unwrap()
+        .result()
+        .unwrap();
+    a.result().unwrap();
+    assert!(
+        eventually(|| pool.stats().blocking_workers == 0),
+        "the first extra retires"
+    );
+    let (c_tx, c_rx) = mpsc::channel::<u32>();
+    let c = pool
+        .submit(move || {
+            stealpool::blocking(|| {
+                entered_tx.send(()).unwrap();
+                c_rx.recv().unwrap()
+            })
+        })
+        .unwrap();
+    let d = pool.submit(move || c_tx.send(4).unwrap()).unwrap();
+    d.result_timeout(Duration::from_secs(30))
+        .expect("the unblocking task ran");
+    assert_eq!(c.result().unwrap(), 4);
 }

@@ -43,9 +43,9 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// inline if it has not started, and otherwise runs other queued work
     /// while waiting, so nested waits never deadlock. Elsewhere it parks.
     ///
-    /// Errors: [`TaskError::Panicked`], [`TaskError::Cancelled`],
-    /// [`TaskError::PoolBroken`], or [`TaskError::ResultTaken`] if an earlier
-    /// wait already moved the value out.
+    /// Errors: [`TaskError::Panicked`], [`TaskError::Cancelled`] (every time
+    /// it is asked), [`TaskError::PoolBroken`], or [`TaskError::ResultTaken`]
+    /// if an earlier wait already moved the value or the panic out.
     pub fn result(&self) -> Result<T, TaskError> {
         self.wait();
         self.take()
@@ -146,7 +146,12 @@ impl<T: Send + 'static> TaskHandle<T> {
 
     /// Moves the outcome out; call only once the task has finished.
     pub(super) fn take(&self) -> Result<T, TaskError> {
-        match self.task.header().state.take() {
+        let state = &self.task.header().state;
+        if state.load().is_cancelled() {
+            // Nothing to move out: every wait can report it, as Python does.
+            return Err(TaskError::Cancelled);
+        }
+        match state.take() {
             TakeOutcome::AlreadyTaken => Err(TaskError::ResultTaken),
             TakeOutcome::Taken(prev) if prev.is_cancelled() => Err(TaskError::Cancelled),
             TakeOutcome::Taken(_) => {
@@ -173,8 +178,9 @@ impl<T> Clone for TaskHandle<T> {
 
 impl<T: 'static> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.task.header().state.load().lifecycle_name();
         f.debug_struct("TaskHandle")
-            .field("state", &self.task.header().state.load())
+            .field("state", &format_args!("{state}"))
             .finish()
     }
 }

@@ -179,7 +179,10 @@ impl State {
         // ORDERING: Acquire pairs with `complete`'s Release (the result slot);
         // Release is not needed by anyone but keeps the RMW in one class.
         let prev = Snapshot(self.0.fetch_or(TAKEN, AcqRel));
-        debug_assert!(prev.is_finished(), "take from {prev:?}");
+        if !prev.is_finished() {
+            // Rule 2 hands out the result slot only on a terminal state.
+            crate::unwind::invariant_broken("take on a task that has not finished");
+        }
         if prev.is_taken() {
             TakeOutcome::AlreadyTaken
         } else {

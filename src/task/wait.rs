@@ -56,14 +56,17 @@ fn wait_on_worker_cold(
         // Its queue entry becomes stale; whoever pops it finds the claim lost.
         if same_pool && state.is_pending() {
             ctx.stop_searching();
-            ctx.execute(job());
+            ctx.execute_awaited(job());
             continue;
         }
-        // (2) Help: run other work while the awaited task runs elsewhere.
-        if let Some(other) = ctx.find_work() {
-            ctx.execute(other);
-            backoff.reset();
-            continue;
+        // (2) Help: run other work while the awaited task runs elsewhere
+        // (bounded in depth, so unrelated waits cannot nest without end).
+        if ctx.may_help() {
+            if let Some(other) = ctx.find_work() {
+                ctx.execute(other);
+                backoff.reset();
+                continue;
+            }
         }
         ctx.start_searching();
         if !backoff.is_completed() {
