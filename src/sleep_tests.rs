@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::Barrier;
+use crate::sync::{AtomicBool, Barrier};
+use std::sync::atomic::Ordering::SeqCst;
 
 fn word(sleep: &Sleep) -> u64 {
     sleep.state.load(SeqCst)
@@ -76,7 +76,7 @@ fn no_termination_while_a_worker_that_saw_work_goes_to_run_it() {
             w0_saw_work.clone(),
             j_taken.clone(),
         );
-        std::thread::spawn(move || {
+        crate::sync::thread::spawn(move || {
             sleep.register_thread(0, crate::sync::thread::current());
             let has_work = || {
                 let seen = queued.load(SeqCst);
@@ -96,7 +96,7 @@ fn no_termination_while_a_worker_that_saw_work_goes_to_run_it() {
             w0_saw_work.clone(),
             j_taken.clone(),
         );
-        std::thread::spawn(move || {
+        crate::sync::thread::spawn(move || {
             sleep.register_thread(1, crate::sync::thread::current());
             w0_saw_work.wait(); // worker 0 has registered and seen J
             let has_work = || {
@@ -113,7 +113,7 @@ fn no_termination_while_a_worker_that_saw_work_goes_to_run_it() {
     );
     // Worker 1 parks (committed idle) instead of terminating.
     while idle(word(&sleep)) != 1 {
-        std::thread::yield_now();
+        crate::sync::thread::yield_now();
     }
     assert!(!sleep.is_terminated(), "terminated while worker 0 runs J");
     sleep.wake_all();

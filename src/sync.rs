@@ -28,6 +28,8 @@ pub(crate) type StatCounter = std::sync::atomic::AtomicU64;
 mod imp {
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
     pub(crate) use std::sync::Arc;
+    #[cfg(test)]
+    pub(crate) use std::sync::Barrier;
     pub(crate) use std::thread::{self, JoinHandle, Thread};
     pub(crate) use std::thread_local;
 
