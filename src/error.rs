@@ -83,6 +83,9 @@ pub enum TaskError {
     ResultTaken,
     /// The pool could not run the task: a worker initializer panicked.
     PoolBroken,
+    /// The work was never submitted: the pool had shut down (an item of
+    /// [`ThreadPool::map`](crate::ThreadPool::map) reached after shutdown).
+    Shutdown,
 }
 
 impl TaskError {
@@ -126,6 +129,7 @@ impl fmt::Debug for TaskError {
             Self::Timeout => f.write_str("Timeout"),
             Self::ResultTaken => f.write_str("ResultTaken"),
             Self::PoolBroken => f.write_str("PoolBroken"),
+            Self::Shutdown => f.write_str("Shutdown"),
         }
     }
 }
@@ -138,11 +142,67 @@ impl fmt::Display for TaskError {
             Self::Timeout => f.write_str("timed out waiting for task"),
             Self::ResultTaken => f.write_str("task result was already taken"),
             Self::PoolBroken => f.write_str("pool is broken: a worker initializer panicked"),
+            Self::Shutdown => f.write_str("not submitted: the pool was shut down"),
         }
     }
 }
 
 impl std::error::Error for TaskError {}
+
+/// The deadline of [`as_completed_timeout`](crate::as_completed_timeout)
+/// passed: the handles still pending, untouched, to wait on, cancel or drop.
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = stealpool::ThreadPool::new(1)?;
+/// let (tx, rx) = std::sync::mpsc::channel::<()>();
+/// let stuck = pool.submit(move || rx.recv().is_ok()).unwrap();
+/// let mut it = stealpool::as_completed_timeout([stuck], Duration::from_millis(10));
+/// let timeout = it.next().unwrap().unwrap_err();
+/// assert_eq!(timeout.pending().len(), 1);
+/// tx.send(()).unwrap();
+/// assert!(timeout.into_pending()[0].result().unwrap());
+/// # Ok::<(), stealpool::BuildError>(())
+/// ```
+pub struct TimeoutError<T> {
+    pending: Vec<crate::TaskHandle<T>>,
+}
+
+impl<T> TimeoutError<T> {
+    pub(crate) fn new(pending: Vec<crate::TaskHandle<T>>) -> Self {
+        Self { pending }
+    }
+
+    /// The handles that had not finished, in input order.
+    pub fn pending(&self) -> &[crate::TaskHandle<T>] {
+        &self.pending
+    }
+
+    /// Takes the pending handles.
+    pub fn into_pending(self) -> Vec<crate::TaskHandle<T>> {
+        self.pending
+    }
+}
+
+impl<T> fmt::Debug for TimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimeoutError")
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl<T> fmt::Display for TimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "timed out with {} task(s) still pending",
+            self.pending.len()
+        )
+    }
+}
+
+impl<T> std::error::Error for TimeoutError<T> {}
 
 /// A caught panic: its message, and its payload for re-raising.
 pub struct Panic {

@@ -49,10 +49,12 @@
 
 #![deny(missing_docs)]
 
+mod as_completed;
 mod blocking;
 mod builder;
 mod error;
 mod hooks;
+mod map;
 mod pool;
 mod queue;
 mod shared;
@@ -61,11 +63,15 @@ mod stats;
 mod sync;
 mod task;
 mod unwind;
+mod wait;
 mod worker;
 
+pub use as_completed::{as_completed, as_completed_timeout, AsCompleted, AsCompletedTimeout};
 pub use blocking::blocking;
 pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS};
-pub use error::{BuildError, Panic, SubmitError, TaskError};
+pub use error::{BuildError, Panic, SubmitError, TaskError, TimeoutError};
+pub use map::Map;
 pub use pool::{ShutdownOptions, ThreadPool};
 pub use stats::PoolStats;
 pub use task::handle::TaskHandle;
+pub use wait::{wait, ReturnWhen, Waited};

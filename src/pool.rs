@@ -5,7 +5,7 @@ use crate::error::{BuildError, SubmitError};
 use crate::shared::Shared;
 use crate::stats::{Counters, PoolStats};
 use crate::sync::{Arc, TaskArc};
-use crate::task::cell::TaskCell;
+use crate::task::cell::{Fallible, Plain, TaskCell, Verdict};
 use crate::task::handle::TaskHandle;
 use crate::task::Job;
 use crate::worker;
@@ -129,6 +129,38 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.submit_judged::<Plain, F, T>(f)
+    }
+
+    /// Like [`submit`](Self::submit), for a task that reports failure by
+    /// returning `Err`: such a task counts as failed (it stops
+    /// [`wait`](crate::wait) with [`ReturnWhen::FirstError`](crate::ReturnWhen),
+    /// and [`TaskHandle::failed`] is true), as a panicking one does. The
+    /// value itself is returned unchanged.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let h = pool.submit_fallible(|| "x".parse::<u32>()).unwrap();
+    /// h.wait();
+    /// assert!(h.failed());
+    /// assert!(h.result().unwrap().is_err()); // the Err is the task's value
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn submit_fallible<F, T, E>(&self, f: F) -> Result<TaskHandle<Result<T, E>>, SubmitError<F>>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        self.submit_judged::<Fallible, F, Result<T, E>>(f)
+    }
+
+    fn submit_judged<V, F, T>(&self, f: F) -> Result<TaskHandle<T>, SubmitError<F>>
+    where
+        V: Verdict<T>,
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let shared = &self.shared;
         let flags = shared.sleep.flags();
         if flags.broken() {
@@ -138,7 +170,7 @@ impl ThreadPool {
         if inside.is_none() && flags.shutdown() {
             return Err(SubmitError::Shutdown(f));
         }
-        let cell = TaskArc::new(TaskCell::new(f, shared.id()));
+        let cell = TaskArc::new(TaskCell::<F, T, V>::new(f, shared.id()));
         let handle = TaskHandle::new(cell.clone());
         let job = Job::new(cell.clone());
         match inside {

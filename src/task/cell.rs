@@ -6,19 +6,50 @@ use super::{RawTask, Runner};
 use crate::error::TaskError;
 use crate::sync::{TaskArc, UnsafeCell};
 use crate::unwind;
+use std::marker::PhantomData;
+
+/// Decides whether a returned value counts as a failure, for the FAILED
+/// flag (`wait`'s `FirstError`, `TaskHandle::failed`). Zero-sized, so the
+/// plain path pays nothing.
+pub(crate) trait Verdict<T>: 'static {
+    fn failed(value: &T) -> bool;
+}
+
+/// `submit`: only panics fail.
+pub(crate) struct Plain;
+
+impl<T> Verdict<T> for Plain {
+    #[inline]
+    fn failed(_: &T) -> bool {
+        false
+    }
+}
+
+/// `submit_fallible`: an `Err` value fails too.
+pub(crate) struct Fallible;
+
+impl<T, E> Verdict<Result<T, E>> for Fallible {
+    #[inline]
+    fn failed(value: &Result<T, E>) -> bool {
+        value.is_err()
+    }
+}
 
 /// One submitted task. Lives in a single `Arc` shared by its queue entry
 /// and its handles. See the access rules in the [module docs](super).
-pub(crate) struct TaskCell<F, T> {
+pub(crate) struct TaskCell<F, T, V = Plain> {
     header: Header,
     func: UnsafeCell<Option<F>>,
     output: UnsafeCell<Option<Result<T, TaskError>>>,
+    /// `fn() -> V`: the verdict is a type-level choice, never a value, and
+    /// leaves the cell's `Send`/`Sync` alone.
+    verdict: PhantomData<fn() -> V>,
 }
 
 // SAFETY: rules 1-2 of the module docs give each slot one accessing thread at
 // a time, handed over by the state word's AcqRel RMWs; the closure and the
 // value move between threads, hence the `Send` bounds.
-unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
+unsafe impl<F: Send, T: Send, V> Sync for TaskCell<F, T, V> {}
 
 /// The typed side of a task, as its handles see it.
 pub(crate) trait TaskOutput<T>: RawTask {
@@ -33,16 +64,18 @@ pub(crate) trait TaskOutput<T>: RawTask {
     fn into_raw(self: TaskArc<Self>) -> TaskArc<dyn RawTask>;
 }
 
-impl<F, T> TaskCell<F, T>
+impl<F, T, V> TaskCell<F, T, V>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    V: Verdict<T>,
 {
     pub(crate) fn new(func: F, pool_id: usize) -> Self {
         Self {
             header: Header::new(pool_id),
             func: UnsafeCell::new(Some(func)),
             output: UnsafeCell::new(None),
+            verdict: PhantomData,
         }
     }
 
@@ -57,11 +90,12 @@ where
 
     /// Stores the outcome, completes, notifies. Only the claimer calls it.
     fn finish(&self, outcome: Result<T, TaskError>) {
+        let failed = outcome.as_ref().map_or(true, V::failed);
         // SAFETY: rule 2: we are the claimer and have not completed yet, so
         // no reader can have won `take`.
         self.output
             .with_mut(|slot| unsafe { *slot = Some(outcome) });
-        let prev = self.header.state.complete();
+        let prev = self.header.state.complete(failed);
         self.header.notify(prev);
     }
 
@@ -79,10 +113,11 @@ where
     }
 }
 
-impl<F, T> RawTask for TaskCell<F, T>
+impl<F, T, V> RawTask for TaskCell<F, T, V>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    V: Verdict<T>,
 {
     fn header(&self) -> &Header {
         &self.header
@@ -122,10 +157,11 @@ where
     }
 }
 
-impl<F, T> TaskOutput<T> for TaskCell<F, T>
+impl<F, T, V> TaskOutput<T> for TaskCell<F, T, V>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
+    V: Verdict<T>,
 {
     unsafe fn take_output(&self) -> Option<Result<T, TaskError>> {
         // SAFETY: rule 2, upheld by this function's caller (see `# Safety`).

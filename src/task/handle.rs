@@ -3,7 +3,7 @@
 use super::cell::TaskOutput;
 use super::state::TakeOutcome;
 use super::wait;
-use super::Job;
+use super::{Header, Job};
 use crate::error::TaskError;
 use crate::sync::{Instant, TaskArc};
 use std::fmt;
@@ -75,17 +75,18 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// Blocks until the task finishes (done, panicked or cancelled) without
     /// taking its value. Helps like [`result`](Self::result) on a worker.
     pub fn wait(&self) {
-        wait::wait_finished(self.task.header(), &|| self.job(), None);
+        self.wait_until(None);
     }
 
     /// Waits at most `timeout` for the task to finish; true if it has.
     /// A timeout too large to represent waits forever.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now().checked_add(timeout);
-        if deadline.is_none() {
-            self.wait();
-            return true;
-        }
+        self.wait_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Waits until the task finishes or `deadline` passes (never, if
+    /// `None`); true if it has finished.
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         wait::wait_finished(self.task.header(), &|| self.job(), deadline)
     }
 
@@ -104,6 +105,15 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// True while the task's closure is executing.
     pub fn running(&self) -> bool {
         self.task.header().state.load().is_running()
+    }
+
+    /// True once the task has finished with a failure: it panicked, its pool
+    /// broke before it could run, or (submitted with
+    /// [`submit_fallible`](crate::ThreadPool::submit_fallible)) it returned
+    /// `Err`. A cancelled task has not failed. This is what
+    /// [`ReturnWhen::FirstError`](crate::ReturnWhen::FirstError) looks at.
+    pub fn failed(&self) -> bool {
+        self.task.header().state.load().is_failed()
     }
 
     /// True if the task was cancelled before it started.
@@ -163,8 +173,13 @@ impl<T: Send + 'static> TaskHandle<T> {
         }
     }
 
-    fn job(&self) -> Job {
+    /// A runnable reference to the task, for running it inline.
+    pub(crate) fn job(&self) -> Job {
         Job::new(self.task.clone().into_raw())
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        self.task.header()
     }
 }
 

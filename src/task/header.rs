@@ -2,15 +2,25 @@
 //! task tells the world (blocking waiters, an async waker, done callbacks).
 
 use super::callbacks::{Callback, CallbackList};
+use super::inbox::Inbox;
 use super::state::{Snapshot, State, CALLBACKS, WAITERS, WAKER};
-use crate::sync::{AtomicWaker, Mutex, Thread};
+use crate::sync::{Arc, AtomicWaker, Mutex, Thread};
 use crate::unwind;
+
+/// Someone told of completion through the waiter list.
+enum Waiter {
+    /// A thread parked in a blocking wait on this task alone.
+    Thread(Thread),
+    /// A set of handles (`as_completed`, `wait`) that knows this task as
+    /// the given index.
+    Inbox(Arc<Inbox>, usize),
+}
 
 /// State word plus completion notification, shared by every task type.
 pub(crate) struct Header {
     pub(crate) state: State,
-    /// Threads parked in a blocking wait; drained by the completer.
-    waiters: Mutex<Vec<Thread>>,
+    /// Parked threads and watching sets; drained by the completer.
+    waiters: Mutex<Vec<Waiter>>,
     waker: AtomicWaker,
     callbacks: CallbackList,
     /// Identifies the pool the task was submitted to: a worker of that pool
@@ -35,8 +45,11 @@ impl Header {
     pub(crate) fn notify(&self, prev: Snapshot) {
         if prev.has(WAITERS) {
             let waiters = std::mem::take(&mut *self.waiters.lock());
-            for thread in waiters {
-                thread.unpark();
+            for waiter in waiters {
+                match waiter {
+                    Waiter::Thread(thread) => thread.unpark(),
+                    Waiter::Inbox(inbox, index) => inbox.post(index),
+                }
             }
         }
         if prev.has(WAKER) {
@@ -56,14 +69,34 @@ impl Header {
         if self.state.register(WAITERS).is_finished() {
             return false;
         }
-        waiters.push(thread.clone());
+        waiters.push(Waiter::Thread(thread.clone()));
         true
     }
 
     /// Removes `thread`'s registration, if the completer has not drained it.
     pub(crate) fn remove_waiter(&self, thread: &Thread) {
+        self.remove_where(|w| matches!(w, Waiter::Thread(t) if t.id() == thread.id()));
+    }
+
+    /// Registers `inbox` to receive `index` on completion. Returns false if
+    /// the task had already finished (nothing was registered).
+    pub(crate) fn add_inbox(&self, inbox: &Arc<Inbox>, index: usize) -> bool {
         let mut waiters = self.waiters.lock();
-        if let Some(i) = waiters.iter().position(|t| t.id() == thread.id()) {
+        if self.state.register(WAITERS).is_finished() {
+            return false;
+        }
+        waiters.push(Waiter::Inbox(inbox.clone(), index));
+        true
+    }
+
+    /// Removes `inbox`'s registration, if the completer has not drained it.
+    pub(crate) fn remove_inbox(&self, inbox: &Arc<Inbox>) {
+        self.remove_where(|w| matches!(w, Waiter::Inbox(i, _) if Arc::ptr_eq(i, inbox)));
+    }
+
+    fn remove_where(&self, is_it: impl Fn(&Waiter) -> bool) {
+        let mut waiters = self.waiters.lock();
+        if let Some(i) = waiters.iter().position(is_it) {
             waiters.swap_remove(i);
         }
     }

@@ -23,8 +23,10 @@ pub(crate) mod cell;
 mod future;
 pub(crate) mod handle;
 mod header;
+pub(crate) mod inbox;
 pub(crate) mod state;
 pub(crate) mod wait;
+pub(crate) mod watch;
 
 use crate::error::Panic;
 use crate::sync::TaskArc;

@@ -5,17 +5,22 @@
 //! |-----------|----------|-----------|---------------------------------------|----------------|----------|
 //! | PENDING   | claim    | RUNNING   | a worker that popped it; a waiter that runs it inline | CAS | AcqRel / Acquire |
 //! | PENDING   | cancel   | CANCELLED | `cancel()`, cancelling shutdown, submit rollback | CAS  | AcqRel / Acquire |
-//! | RUNNING   | complete | DONE      | the thread that claimed it            | `fetch_add(1)` | AcqRel |
+//! | RUNNING   | complete | DONE (+ FAILED) | the thread that claimed it      | `fetch_add`    | AcqRel |
 //! | DONE, CANCELLED | take | + TAKEN | the first wait that returns the outcome | `fetch_or`   | AcqRel |
 //! | any       | register | + WAITERS / WAKER / CALLBACKS | a blocking waiter, a poll, `add_done_callback` | `fetch_or` | AcqRel |
 //!
 //! DONE and CANCELLED are terminal. The lifecycle values are chosen so that
 //! completion, the one transition on every task's path that cannot fail, is a
-//! single `fetch_add` that leaves the flag bits alone. Claim and cancel go
+//! single `fetch_add` that leaves the flag bits alone (FAILED, when the
+//! outcome is a failure, is added in the same `fetch_add`: nothing sets it
+//! earlier, so adding it is setting it). Claim and cancel go
 //! through the one CAS loop in [`State::transition`]; it only retries when a
 //! flag bit changed under it.
 //!
 //! Flag invariants:
+//! - `FAILED` is set only by `complete`, together with DONE, when the task
+//!   panicked, was abandoned by a broken pool, or returned a value its
+//!   submitter classed as a failure (`submit_fallible` and `Err`).
 //! - `TAKEN` is set at most once, only on a terminal state; the setter is the
 //!   only thread that may move the outcome out of the result slot.
 //! - `WAITERS`, `WAKER` and `CALLBACKS` are set before a waiter parks, before a
@@ -41,6 +46,8 @@ pub(crate) const WAITERS: usize = 1 << 3;
 pub(crate) const WAKER: usize = 1 << 4;
 /// Done callbacks were pushed: the completer must run them.
 pub(crate) const CALLBACKS: usize = 1 << 5;
+/// The task completed with a failure (see the flag invariants above).
+const FAILED: usize = 1 << 6;
 
 /// One read of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -62,6 +69,11 @@ impl Snapshot {
     /// DONE or CANCELLED: nothing will change the outcome any more.
     pub(crate) fn is_finished(self) -> bool {
         self.0 & LIFECYCLE >= DONE
+    }
+
+    /// DONE with a failure: a panic, a broken pool, or a failing value.
+    pub(crate) fn is_failed(self) -> bool {
+        self.0 & FAILED != 0
     }
 
     pub(crate) fn is_taken(self) -> bool {
@@ -88,6 +100,7 @@ impl std::fmt::Debug for Snapshot {
             (WAITERS, "WAITERS"),
             (WAKER, "WAKER"),
             (CALLBACKS, "CALLBACKS"),
+            (FAILED, "FAILED"),
         ] {
             if self.0 & bit != 0 {
                 write!(f, "|{label}")?;
@@ -151,15 +164,20 @@ impl State {
         }
     }
 
-    /// RUNNING -> DONE. Only the claimer calls it, once, after writing the
-    /// result slot. Returns the previous snapshot: its flags say whom to notify.
+    /// RUNNING -> DONE, plus FAILED if `failed`. Only the claimer calls it,
+    /// once, after writing the result slot. Returns the previous snapshot:
+    /// its flags say whom to notify.
     #[must_use]
-    pub(crate) fn complete(&self) -> Snapshot {
+    pub(crate) fn complete(&self, failed: bool) -> Snapshot {
+        let delta = DONE - RUNNING + if failed { FAILED } else { 0 };
         // ORDERING: Release publishes the result slot to whoever acquires a
         // terminal state; Acquire pairs with `register`'s release so the flags
         // read here cover every registration made before this point.
-        let prev = Snapshot(self.0.fetch_add(DONE - RUNNING, AcqRel));
-        debug_assert!(prev.is_running(), "complete from {prev:?}");
+        let prev = Snapshot(self.0.fetch_add(delta, AcqRel));
+        debug_assert!(
+            prev.is_running() && !prev.is_failed(),
+            "complete from {prev:?}"
+        );
         prev
     }
 
@@ -228,9 +246,9 @@ mod tests {
         assert!(!s.claim(), "a second claim must lose");
         assert!(s.load().is_running());
         assert_eq!(s.cancel(), CancelOutcome::TooLate);
-        let prev = s.complete();
+        let prev = s.complete(false);
         assert!(prev.is_running());
-        assert!(is_done(s.load()));
+        assert!(is_done(s.load()) && !s.load().is_failed());
         assert!(!s.claim());
     }
 
@@ -249,7 +267,8 @@ mod tests {
         assert!(s.register(WAITERS).is_pending());
         assert!(s.register(WAKER).has(WAITERS));
         assert!(s.claim());
-        let prev = s.complete();
+        let prev = s.complete(true);
+        assert!(s.load().is_failed() && !prev.is_failed());
         assert!(prev.has(WAITERS) && prev.has(WAKER) && !prev.has(CALLBACKS));
         assert!(is_done(s.load()) && s.load().has(WAKER));
         assert!(s.register(CALLBACKS).is_finished());
@@ -259,7 +278,7 @@ mod tests {
     fn take_once() {
         let s = State::new();
         assert!(s.claim());
-        let _ = s.complete();
+        let _ = s.complete(false);
         assert!(matches!(s.take(), TakeOutcome::Taken(_)));
         assert_eq!(s.take(), TakeOutcome::AlreadyTaken);
         assert!(s.load().is_taken() && is_done(s.load()));

@@ -1,5 +1,6 @@
-//! The one wait core behind `result`, `result_timeout`, `wait` and
-//! `wait_timeout`: claim-and-run the awaited task, help, then park.
+//! The one wait core behind `result`, `result_timeout`, `wait`,
+//! `wait_timeout`, `as_completed` and `crate::wait`: claim-and-run an
+//! awaited task, help, then park.
 //!
 //! On a pool worker a wait must never just block: the awaited task may sit
 //! in this very worker's deque. So the worker (1) runs the awaited task
@@ -11,8 +12,47 @@
 
 use super::header::Header;
 use super::Job;
-use crate::sync::{self, Backoff, Instant};
+use crate::sync::{self, Backoff, Instant, Thread};
 use crate::worker::{self, WorkerCtx};
+
+/// What a wait waits for: one task, or a set of tasks reporting through an
+/// inbox (`as_completed`, `wait`).
+pub(crate) trait Awaited {
+    /// True once the wait is over.
+    fn is_ready(&self) -> bool;
+    /// A still-pending awaited task of the pool `pool_id`, to run inline.
+    fn pending_job(&self, pool_id: usize) -> Option<Job>;
+    /// Registers `thread` to be unparked when the wait is over. Returns false
+    /// (registering nothing) if it already is.
+    fn add_waiter(&self, thread: &Thread) -> bool;
+    /// Takes back a registration the wake-up did not consume.
+    fn remove_waiter(&self, thread: &Thread);
+}
+
+/// One task: ready when it has finished.
+struct OneTask<'a> {
+    header: &'a Header,
+    job: &'a dyn Fn() -> Job,
+}
+
+impl Awaited for OneTask<'_> {
+    fn is_ready(&self) -> bool {
+        self.header.state.load().is_finished()
+    }
+
+    fn pending_job(&self, pool_id: usize) -> Option<Job> {
+        let mine = self.header.pool_id == pool_id && self.header.state.load().is_pending();
+        mine.then(self.job)
+    }
+
+    fn add_waiter(&self, thread: &Thread) -> bool {
+        self.header.add_waiter(thread)
+    }
+
+    fn remove_waiter(&self, thread: &Thread) {
+        self.header.remove_waiter(thread);
+    }
+}
 
 /// Waits until the task behind `header` has finished, or `deadline` passes.
 /// `job` makes a runnable reference to the task, for running it inline.
@@ -25,9 +65,17 @@ pub(crate) fn wait_finished(
     if header.state.load().is_finished() {
         return true;
     }
+    wait_until(&OneTask { header, job }, deadline)
+}
+
+/// Waits until `awaited` is ready, or `deadline` passes; true if it is ready.
+pub(crate) fn wait_until(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+    if awaited.is_ready() {
+        return true;
+    }
     match worker::current() {
-        Some(ctx) => wait_on_worker_cold(&ctx, header, job, deadline),
-        None => wait_blocking_cold(header, deadline),
+        Some(ctx) => wait_on_worker_cold(&ctx, awaited, deadline),
+        None => wait_blocking_cold(awaited, deadline),
     }
 }
 
@@ -36,30 +84,23 @@ fn deadline_passed(deadline: Option<Instant>) -> bool {
 }
 
 #[cold]
-fn wait_on_worker_cold(
-    ctx: &WorkerCtx,
-    header: &Header,
-    job: &dyn Fn() -> Job,
-    deadline: Option<Instant>,
-) -> bool {
-    let same_pool = ctx.pool_id() == header.pool_id;
+fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
     let mut backoff = Backoff::new();
-    let finished = loop {
-        let state = header.state.load();
-        if state.is_finished() {
+    let ready = loop {
+        if awaited.is_ready() {
             break true;
         }
         if deadline_passed(deadline) {
             break false;
         }
-        // (1) The awaited task first: if it is still pending, run it here.
+        // (1) An awaited task first: if one is still pending, run it here.
         // Its queue entry becomes stale; whoever pops it finds the claim lost.
-        if same_pool && state.is_pending() {
+        if let Some(job) = awaited.pending_job(ctx.pool_id()) {
             ctx.stop_searching();
-            ctx.execute_awaited(job());
+            ctx.execute_awaited(job);
             continue;
         }
-        // (2) Help: run other work while the awaited task runs elsewhere
+        // (2) Help: run other work while the awaited tasks run elsewhere
         // (bounded in depth, so unrelated waits cannot nest without end).
         if ctx.may_help() {
             if let Some(other) = ctx.find_work() {
@@ -73,24 +114,24 @@ fn wait_on_worker_cold(
             backoff.snooze();
             continue;
         }
-        // (3) Park until the task finishes or new work arrives.
+        // (3) Park until the wait is over or new work arrives.
         let thread = ctx.thread();
-        if !header.add_waiter(thread) {
+        if !awaited.add_waiter(thread) {
             break true;
         }
-        ctx.sleep_helper(&|| header.state.load().is_finished(), deadline);
-        header.remove_waiter(thread);
+        ctx.sleep_helper(&|| awaited.is_ready(), deadline);
+        awaited.remove_waiter(thread);
         backoff.reset();
     };
     ctx.stop_searching();
-    finished
+    ready
 }
 
 #[cold]
-fn wait_blocking_cold(header: &Header, deadline: Option<Instant>) -> bool {
+fn wait_blocking_cold(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
     let mut backoff = Backoff::new();
     while !backoff.is_completed() {
-        if header.state.load().is_finished() {
+        if awaited.is_ready() {
             return true;
         }
         if deadline_passed(deadline) {
@@ -99,12 +140,12 @@ fn wait_blocking_cold(header: &Header, deadline: Option<Instant>) -> bool {
         backoff.snooze();
     }
     let thread = sync::thread::current();
-    if !header.add_waiter(&thread) {
+    if !awaited.add_waiter(&thread) {
         return true;
     }
     loop {
-        if header.state.load().is_finished() {
-            // The completer drained the waiter list; nothing to remove.
+        if awaited.is_ready() {
+            // The wake-up consumed the registration; nothing to remove.
             return true;
         }
         match deadline {
@@ -112,8 +153,8 @@ fn wait_blocking_cold(header: &Header, deadline: Option<Instant>) -> bool {
             Some(d) => {
                 let now = Instant::now();
                 if now >= d {
-                    header.remove_waiter(&thread);
-                    return header.state.load().is_finished();
+                    awaited.remove_waiter(&thread);
+                    return awaited.is_ready();
                 }
                 sync::park_timeout(d - now);
             }

@@ -1,0 +1,172 @@
+//! `as_completed`: handles in the order their tasks finish.
+
+use crate::error::{TaskError, TimeoutError};
+use crate::sync::Instant;
+use crate::task::handle::TaskHandle;
+use crate::task::watch::WatchSet;
+use std::fmt;
+use std::iter::FusedIterator;
+use std::time::Duration;
+
+/// Yields `handles` as their tasks finish (done, panicked or cancelled),
+/// those already finished first, so `result()` on each returns at once.
+///
+/// It never polls: the caller sleeps until the next completion (on a pool
+/// worker it runs other work meanwhile, the awaited tasks first). The
+/// iterator knows how many remain, which makes a progress line natural.
+/// An empty input yields nothing.
+///
+/// ```
+/// let pool = stealpool::ThreadPool::new(2)?;
+/// let handles: Vec<_> = (1..=3u64).map(|i| pool.submit(move || i * 10).unwrap()).collect();
+/// let mut done = stealpool::as_completed(handles);
+/// let total = done.total();
+/// let mut sum = 0;
+/// while let Some(h) = done.next() {
+///     sum += h.result()?;
+///     println!("[{}/{total}] done", total - done.remaining());
+/// }
+/// assert_eq!(sum, 60);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn as_completed<T, I>(handles: I) -> AsCompleted<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = TaskHandle<T>>,
+{
+    let set = WatchSet::new(handles);
+    AsCompleted {
+        total: set.remaining(),
+        set,
+    }
+}
+
+/// Like [`as_completed`], but gives up `timeout` after the call: the item
+/// after the last handle to finish in time is an `Err` holding the handles
+/// still pending, and the iterator then ends. A zero timeout yields what has
+/// already finished; a timeout too large to represent waits forever.
+pub fn as_completed_timeout<T, I>(handles: I, timeout: Duration) -> AsCompletedTimeout<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = TaskHandle<T>>,
+{
+    AsCompletedTimeout {
+        deadline: Instant::now().checked_add(timeout),
+        inner: Some(as_completed(handles)),
+    }
+}
+
+/// The iterator of [`as_completed`].
+pub struct AsCompleted<T: Send + 'static> {
+    set: WatchSet<T>,
+    total: usize,
+}
+
+impl<T: Send + 'static> AsCompleted<T> {
+    /// How many handles it was given.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// How many it has not yielded yet.
+    pub fn remaining(&self) -> usize {
+        self.set.remaining()
+    }
+
+    /// The next handle to finish, waiting at most `timeout`. On
+    /// [`TaskError::Timeout`] nothing is lost: call it again, or take the
+    /// rest with [`into_pending`](Self::into_pending).
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<TaskHandle<T>>, TaskError> {
+        let deadline = Instant::now().checked_add(timeout);
+        self.next_until(deadline).map_err(|_| TaskError::Timeout)
+    }
+
+    /// Stops watching and gives back the handles not yet yielded, in input
+    /// order.
+    pub fn into_pending(mut self) -> Vec<TaskHandle<T>> {
+        self.set.take_pending()
+    }
+
+    fn next_until(&mut self, deadline: Option<Instant>) -> Result<Option<TaskHandle<T>>, ()> {
+        match self.set.next_finished(deadline) {
+            Ok(next) => Ok(next.map(|(_, handle)| handle)),
+            Err(_) => Err(()),
+        }
+    }
+}
+
+impl<T: Send + 'static> Iterator for AsCompleted<T> {
+    type Item = TaskHandle<T>;
+
+    fn next(&mut self) -> Option<TaskHandle<T>> {
+        // Without a deadline the wait only returns once a task finished.
+        self.next_until(None).ok().flatten()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
+    }
+}
+
+impl<T: Send + 'static> ExactSizeIterator for AsCompleted<T> {}
+
+impl<T: Send + 'static> FusedIterator for AsCompleted<T> {}
+
+impl<T: Send + 'static> fmt::Debug for AsCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("total", &self.total)
+            .field("remaining", &self.remaining())
+            .finish()
+    }
+}
+
+/// The iterator of [`as_completed_timeout`].
+pub struct AsCompletedTimeout<T: Send + 'static> {
+    /// `None` once the timeout has been reported.
+    inner: Option<AsCompleted<T>>,
+    deadline: Option<Instant>,
+}
+
+impl<T: Send + 'static> AsCompletedTimeout<T> {
+    /// How many handles it was given.
+    pub fn total(&self) -> usize {
+        self.inner.as_ref().map_or(0, AsCompleted::total)
+    }
+
+    /// How many it has not yielded yet (0 once the timeout was reported).
+    pub fn remaining(&self) -> usize {
+        self.inner.as_ref().map_or(0, AsCompleted::remaining)
+    }
+}
+
+impl<T: Send + 'static> Iterator for AsCompletedTimeout<T> {
+    type Item = Result<TaskHandle<T>, TimeoutError<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let inner = self.inner.as_mut()?;
+        match inner.next_until(self.deadline) {
+            Ok(next) => next.map(Ok),
+            Err(()) => {
+                let pending = self.inner.take()?.into_pending();
+                Some(Err(TimeoutError::new(pending)))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // Every pending handle, or one timeout error for all of them.
+        let n = self.remaining();
+        (n.min(1), Some(n))
+    }
+}
+
+impl<T: Send + 'static> FusedIterator for AsCompletedTimeout<T> {}
+
+impl<T: Send + 'static> fmt::Debug for AsCompletedTimeout<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompletedTimeout")
+            .field("remaining", &self.remaining())
+            .finish()
+    }
+}

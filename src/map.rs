@@ -1,0 +1,327 @@
+//! `ThreadPool::map`: a lazy, bounded, ordered parallel map.
+//!
+//! Items are pulled from the input in chunks; at most `window` chunks are
+//! in flight, so an endless input runs in bounded memory. Results come out
+//! in input order: the iterator waits on the oldest chunk (helping, on a
+//! worker), hands out its results, and tops the window up again. Without an
+//! override the chunk size adapts: it aims at [`TARGET_CHUNK_NANOS`] of work
+//! per chunk from the time per item measured in finished chunks.
+
+use crate::error::TaskError;
+use crate::pool::ThreadPool;
+use crate::sync::{Arc, AtomicBool, Instant};
+use crate::task::handle::TaskHandle;
+use crate::unwind;
+use std::collections::VecDeque;
+use std::fmt;
+use std::iter::FusedIterator;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// Work per automatically sized chunk: large against the ~1 µs a chunk
+/// costs to submit and collect, small enough to balance across workers.
+const TARGET_CHUNK_NANOS: u64 = 50_000;
+/// The largest automatic chunk, so one chunk never holds many results.
+const MAX_AUTO_CHUNK: usize = 4096;
+/// Chunks in flight per worker by default.
+const WINDOW_PER_WORKER: usize = 4;
+
+/// What one chunk hands back: a result per item run, and how long they took.
+struct ChunkOut<T> {
+    results: Vec<Result<T, TaskError>>,
+    nanos: u64,
+}
+
+/// One entry of the window, in input order.
+enum Slot<T> {
+    /// A submitted chunk of `len` items.
+    Chunk(TaskHandle<ChunkOut<T>>, usize),
+    /// `len` items the pool refused (it had shut down).
+    Rejected(usize),
+}
+
+/// The iterator of [`ThreadPool::map`]: `Result<T, TaskError>` per input
+/// item, in input order. See there.
+pub struct Map<I: Iterator, F, T: Send + 'static> {
+    pool: ThreadPool,
+    func: Arc<F>,
+    /// `None` once exhausted (or abandoned after a refusal or a timeout).
+    input: Option<I>,
+    window: VecDeque<Slot<T>>,
+    /// Results of the oldest chunk, not yet handed out.
+    ready: std::vec::IntoIter<Result<T, TaskError>>,
+    /// Errors still to hand out for the oldest entry, when it failed whole.
+    failed: Option<(TaskError, usize)>,
+    chunk_size: Option<usize>,
+    max_window: usize,
+    measured: (u64, u64),
+    deadline: Option<Instant>,
+    created: Instant,
+    /// Set on drop and timeout: running chunks skip their remaining items.
+    stop: Arc<AtomicBool>,
+    finished: bool,
+}
+
+impl ThreadPool {
+    /// Applies `f` to every item on the pool and yields the results in the
+    /// input's order, like Python's `Executor.map`, but lazily: nothing runs
+    /// until the first `next()`, and only a window of chunks (4 per worker,
+    /// see [`Map::window`]) is in flight, so an endless input is fine.
+    ///
+    /// Each item's outcome is its own: a panic in one item is that item's
+    /// `Err(TaskError::Panicked)`, and the rest still run. Dropping the
+    /// iterator cancels every item not yet started. Items are batched into
+    /// chunks sized automatically (about 50 µs of work each, at most 4096
+    /// items) unless [`Map::chunk_size`] says otherwise. If the pool shuts
+    /// down, items it refused yield `Err(TaskError::Shutdown)` and the
+    /// iteration ends after them.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let squares: Vec<u64> = pool
+    ///     .map(|x: u64| x * x, 0..1000)
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(squares[999], 998_001);
+    ///
+    /// // Endless input, bounded memory: only the window is ever pulled ahead.
+    /// let firsts: Vec<_> = pool.map(|x: u64| x + 1, 0..).take(5).map(Result::unwrap).collect();
+    /// assert_eq!(firsts, [1, 2, 3, 4, 5]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn map<I, F, T>(&self, f: F, items: I) -> Map<I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        Map {
+            pool: self.clone(),
+            func: Arc::new(f),
+            input: Some(items.into_iter()),
+            window: VecDeque::new(),
+            ready: Vec::new().into_iter(),
+            failed: None,
+            chunk_size: None,
+            max_window: WINDOW_PER_WORKER * self.max_workers(),
+            measured: (0, 0),
+            deadline: None,
+            created: Instant::now(),
+            stop: Arc::new(AtomicBool::new(false)),
+            finished: false,
+        }
+    }
+}
+
+impl<I, F, T> Map<I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    /// Items per task, instead of the automatic size; `1` submits one task
+    /// per item. Set it before the first `next()`. Zero counts as one.
+    pub fn chunk_size(mut self, n: usize) -> Self {
+        self.chunk_size = Some(n.max(1));
+        self
+    }
+
+    /// At most `n` chunks in flight (default: 4 per worker). Memory is
+    /// bounded by `n` times the chunk size. Zero counts as one.
+    pub fn window(mut self, n: usize) -> Self {
+        self.max_window = n.max(1);
+        self
+    }
+
+    /// Gives up `timeout` after the call to `map` (not per item): the item
+    /// being waited for then yields `Err(TaskError::Timeout)`, everything not
+    /// yet started is cancelled, and the iteration ends.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = self.created.checked_add(timeout);
+        self
+    }
+
+    /// The size of the next chunk: the override, or enough items for
+    /// [`TARGET_CHUNK_NANOS`] at the time per item measured so far.
+    fn next_chunk_size(&self) -> usize {
+        if let Some(n) = self.chunk_size {
+            return n;
+        }
+        let (nanos, items) = self.measured;
+        if items == 0 {
+            return 1;
+        }
+        let per_item = (nanos / items).max(1);
+        usize::try_from(TARGET_CHUNK_NANOS / per_item)
+            .unwrap_or(MAX_AUTO_CHUNK)
+            .clamp(1, MAX_AUTO_CHUNK)
+    }
+
+    /// Pulls and submits chunks until the window is full or the input ends.
+    fn fill_window(&mut self) {
+        while self.window.len() < self.max_window {
+            let size = self.next_chunk_size();
+            let Some(input) = self.input.as_mut() else {
+                return;
+            };
+            let items: Vec<I::Item> = input.take(size).collect();
+            if items.is_empty() {
+                self.input = None;
+                return;
+            }
+            let len = items.len();
+            let (func, stop) = (self.func.clone(), self.stop.clone());
+            match self.pool.submit(move || run_chunk(&*func, items, &stop)) {
+                Ok(handle) => self.window.push_back(Slot::Chunk(handle, len)),
+                Err(refused) => {
+                    drop(refused);
+                    self.window.push_back(Slot::Rejected(len));
+                    self.input = None;
+                }
+            }
+        }
+    }
+
+    /// Moves the oldest entry of the window into `ready` or `failed`.
+    /// `Err` if the deadline passed first.
+    fn open_oldest(&mut self) -> Result<bool, ()> {
+        let Some(slot) = self.window.front() else {
+            return Ok(false);
+        };
+        if let Slot::Chunk(handle, _) = slot {
+            if !handle.wait_until(self.deadline) {
+                return Err(());
+            }
+        }
+        match self.window.pop_front() {
+            Some(Slot::Chunk(handle, len)) => match handle.result() {
+                Ok(out) => {
+                    self.measured.0 += out.nanos;
+                    self.measured.1 += out.results.len() as u64;
+                    self.ready = out.results.into_iter();
+                }
+                Err(error) => self.failed = Some((error, len)),
+            },
+            Some(Slot::Rejected(len)) => self.failed = Some((TaskError::Shutdown, len)),
+            None => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Ends the iteration early, stopping everything still in flight.
+    fn abandon(&mut self) {
+        self.finished = true;
+        self.input = None;
+        self.stop_in_flight();
+    }
+}
+
+impl<I: Iterator, F, T: Send + 'static> Map<I, F, T> {
+    /// Unstarted chunks are cancelled, running ones skip their remaining
+    /// items.
+    fn stop_in_flight(&mut self) {
+        // ORDERING: a hint read between items; nothing is published by it.
+        self.stop.store(true, Relaxed);
+        for slot in self.window.drain(..) {
+            if let Slot::Chunk(handle, _) = slot {
+                handle.cancel();
+            }
+        }
+    }
+}
+
+/// Runs `f` on each item, each under its own panic guard, until `stop`.
+fn run_chunk<A, T>(f: &impl Fn(A) -> T, items: Vec<A>, stop: &AtomicBool) -> ChunkOut<T> {
+    let start = Instant::now();
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        // ORDERING: see `stop_in_flight`; a late stop only costs finished work.
+        if stop.load(Relaxed) {
+            break;
+        }
+        results.push(unwind::catch(|| f(item)).map_err(TaskError::Panicked));
+    }
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    ChunkOut { results, nanos }
+}
+
+/// One error per item of a chunk that failed whole. Only the first can carry
+/// a panic (its payload is not clonable); the chunk body catches every item's
+/// panic, so a whole-chunk panic does not happen in practice.
+fn repeat_error(error: &mut Option<(TaskError, usize)>) -> Option<TaskError> {
+    let (err, left) = error.as_mut()?;
+    *left -= 1;
+    let next = match err {
+        TaskError::Panicked(_) => std::mem::replace(err, TaskError::Cancelled),
+        TaskError::Cancelled => TaskError::Cancelled,
+        TaskError::PoolBroken => TaskError::PoolBroken,
+        TaskError::Shutdown => TaskError::Shutdown,
+        TaskError::Timeout => TaskError::Timeout,
+        TaskError::ResultTaken => TaskError::ResultTaken,
+    };
+    if *left == 0 {
+        *error = None;
+    }
+    Some(next)
+}
+
+impl<I, F, T> Iterator for Map<I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    type Item = Result<T, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(result) = self.ready.next() {
+                return Some(result);
+            }
+            if let Some(error) = repeat_error(&mut self.failed) {
+                return Some(Err(error));
+            }
+            if self.finished {
+                return None;
+            }
+            self.fill_window();
+            match self.open_oldest() {
+                Ok(true) => self.fill_window(),
+                Ok(false) => {
+                    self.finished = true;
+                    return None;
+                }
+                Err(()) => {
+                    self.abandon();
+                    return Some(Err(TaskError::Timeout));
+                }
+            }
+        }
+    }
+}
+
+impl<I, F, T> FusedIterator for Map<I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'static,
+    F: Fn(I::Item) -> T + Send + Sync + 'static,
+    T: Send + 'static,
+{
+}
+
+impl<I: Iterator, F, T: Send + 'static> Drop for Map<I, F, T> {
+    fn drop(&mut self) {
+        self.stop_in_flight();
+    }
+}
+
+impl<I: Iterator, F, T: Send + 'static> fmt::Debug for Map<I, F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Map")
+            .field("in_flight", &self.window.len())
+            .field("finished", &self.finished)
+            .finish()
+    }
+}

@@ -1,0 +1,86 @@
+//! `wait`: split handles into finished and unfinished, like Python's
+//! `concurrent.futures.wait`.
+
+use crate::sync::Instant;
+use crate::task::handle::TaskHandle;
+use crate::task::watch::WatchSet;
+use std::fmt;
+use std::time::Duration;
+
+/// When [`wait`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReturnWhen {
+    /// As soon as any task has finished (done, panicked or cancelled).
+    FirstCompleted,
+    /// As soon as any task has failed (see [`TaskHandle::failed`]: it
+    /// panicked, or returned `Err` after
+    /// [`submit_fallible`](crate::ThreadPool::submit_fallible)); with no
+    /// failure, when all have finished. A cancelled task is finished, not
+    /// failed, as in Python.
+    FirstError,
+    /// When every task has finished.
+    AllCompleted,
+}
+
+/// What [`wait`] returns: the handles split by whether their task had
+/// finished, each part in input order.
+pub struct Waited<T> {
+    /// Finished: `result()` on these returns at once.
+    pub done: Vec<TaskHandle<T>>,
+    /// Still pending or running.
+    pub not_done: Vec<TaskHandle<T>>,
+}
+
+impl<T> fmt::Debug for Waited<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waited")
+            .field("done", &self.done.len())
+            .field("not_done", &self.not_done.len())
+            .finish()
+    }
+}
+
+/// Waits until `return_when` holds for `handles` or `timeout` passes, and
+/// returns them split into `done` and `not_done`.
+///
+/// `None` waits as long as it takes; a zero timeout only looks; a timeout
+/// too large to represent waits forever. On a pool worker it runs the
+/// awaited tasks, then other work, while it waits. An empty input returns at
+/// once with both parts empty.
+///
+/// ```
+/// use stealpool::{wait, ReturnWhen};
+/// let pool = stealpool::ThreadPool::new(2)?;
+/// let ok = pool.submit_fallible(|| Ok::<u32, String>(1)).unwrap();
+/// let bad = pool.submit_fallible(|| Err::<u32, _>("bad input".to_string())).unwrap();
+/// let w = wait([ok, bad], ReturnWhen::FirstError, None);
+/// assert!(w.done.iter().any(|h| h.failed()));
+/// # Ok::<(), stealpool::BuildError>(())
+/// ```
+pub fn wait<T, I>(handles: I, return_when: ReturnWhen, timeout: Option<Duration>) -> Waited<T>
+where
+    T: Send + 'static,
+    I: IntoIterator<Item = TaskHandle<T>>,
+{
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut set = WatchSet::new(handles);
+    let mut done = Vec::new();
+    while let Ok(Some((index, handle))) = set.next_finished(deadline) {
+        let stop = match return_when {
+            ReturnWhen::FirstCompleted => true,
+            ReturnWhen::FirstError => handle.failed(),
+            ReturnWhen::AllCompleted => false,
+        };
+        done.push((index, handle));
+        if stop {
+            // Whatever else has finished by now is done too.
+            done.extend(set.drain_finished());
+            break;
+        }
+    }
+    done.sort_unstable_by_key(|(index, _)| *index);
+    Waited {
+        done: done.into_iter().map(|(_, handle)| handle).collect(),
+        not_done: set.take_pending(),
+    }
+}
