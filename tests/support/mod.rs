@@ -1,6 +1,6 @@
 //! Helpers shared by the combinator tests: a latch to force orderings
 //! without sleeps, and counters for values created and dropped.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)] // each test binary uses a subset; `pub` is for the includer
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
@@ -31,7 +31,11 @@ impl Latch {
     /// Blocks until opened; panics (failing the test) after [`HANG`].
     pub fn wait(&self) {
         let guard = self.0 .0.lock().unwrap();
-        let (guard, timeout) = self.0 .1.wait_timeout_while(guard, HANG, |open| !*open).unwrap();
+        let (guard, timeout) = self
+            .0
+             .1
+            .wait_timeout_while(guard, HANG, |open| !*open)
+            .unwrap();
         assert!(*guard && !timeout.timed_out(), "latch never opened");
     }
 }

@@ -1,0 +1,281 @@
+//! `ThreadPool::map`: order, laziness, bounded memory, per-item panics,
+//! cancellation on drop, the timeout from the call, shutdown, nesting.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use stealpool::{TaskError, ThreadPool};
+use support::{Census, Latch};
+
+#[test]
+fn results_come_in_input_order_although_tasks_finish_out_of_order() {
+    let pool = ThreadPool::new(2).unwrap();
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let first_may_finish = Latch::new();
+    let (order, gate) = (finished.clone(), first_may_finish.clone());
+    let results: Vec<_> = pool
+        .map(
+            move |i: usize| {
+                if i == 0 {
+                    gate.wait(); // item 0 finishes only after item 1
+                }
+                order.lock().unwrap().push(i);
+                if i == 1 {
+                    gate.open();
+                }
+                i * 10
+            },
+            0..2,
+        )
+        .chunk_size(1)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(results, [0, 10]);
+    assert_eq!(*finished.lock().unwrap(), [1, 0]);
+}
+
+#[test]
+fn many_items_keep_their_order_with_every_chunking() {
+    let pool = ThreadPool::new(2).unwrap();
+    for chunk in [None, Some(1), Some(7), Some(10_000)] {
+        let mut map = pool.map(|x: u64| x * 3, 0..20_000u64);
+        if let Some(n) = chunk {
+            map = map.chunk_size(n);
+        }
+        let out: Vec<u64> = map.collect::<Result<_, _>>().unwrap();
+        assert_eq!(out.len(), 20_000, "chunk {chunk:?}");
+        assert!(out.iter().enumerate().all(|(i, &v)| v == 3 * i as u64));
+    }
+}
+
+#[test]
+fn a_panicking_item_is_its_own_error_and_the_rest_still_run() {
+    let pool = ThreadPool::new(2).unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = ran.clone();
+    let out: Vec<_> = pool
+        .map(
+            move |i: u32| {
+                counter.fetch_add(1, SeqCst);
+                if i % 10 == 3 {
+                    panic!("item {i}");
+                }
+                i
+            },
+            0..100u32,
+        )
+        .chunk_size(8)
+        .collect();
+    assert_eq!(out.len(), 100);
+    assert_eq!(ran.load(SeqCst), 100);
+    for (i, r) in out.into_iter().enumerate() {
+        match r {
+            Ok(v) => assert_eq!(v as usize, i),
+            Err(e) => {
+                assert_eq!(i % 10, 3);
+                assert_eq!(e.panic_message(), Some(format!("item {i}").as_str()));
+            }
+        }
+    }
+    // The workers survived.
+    assert_eq!(pool.submit(|| 5).unwrap().result().unwrap(), 5);
+}
+
+#[test]
+fn nothing_runs_before_the_first_next() {
+    let pool = ThreadPool::new(2).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let input = (0..10u32).inspect(move |_| {
+        p.fetch_add(1, SeqCst);
+    });
+    let mut map = pool.map(|x| x, input);
+    assert_eq!(pulled.load(SeqCst), 0);
+    assert_eq!(map.next().unwrap().unwrap(), 0);
+    assert!(pulled.load(SeqCst) >= 1);
+}
+
+#[test]
+fn an_endless_input_runs_in_bounded_memory() {
+    let pool = ThreadPool::new(2).unwrap();
+    let census = Census::new();
+    let maker = census.clone();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let p = pulled.clone();
+    let input = (0u64..).map(move |i| {
+        p.fetch_add(1, SeqCst);
+        maker.make(i)
+    });
+    let firsts: Vec<u64> = pool
+        .map(|c: support::Counted| c.value * 2, input)
+        .chunk_size(4)
+        .window(8)
+        .take(1000)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(firsts.len(), 1000);
+    assert!(firsts.iter().enumerate().all(|(i, &v)| v == 2 * i as u64));
+    // At most the window (8 chunks of 4) plus the chunk being pulled is
+    // ever ahead of the consumer.
+    assert!(
+        census.peak() <= 8 * 4 + 4,
+        "peak live items {}",
+        census.peak()
+    );
+    assert!(
+        pulled.load(SeqCst) <= 1000 + 8 * 4,
+        "pulled {}",
+        pulled.load(SeqCst)
+    );
+    assert_eq!(census.live(), 0, "every item pulled was dropped");
+}
+
+#[test]
+fn a_million_cheap_items_are_batched_into_few_tasks() {
+    let pool = ThreadPool::new(2).unwrap();
+    let before = pool.stats().submitted;
+    let sum: u64 = pool
+        .map(|x: u64| x & 0xff, 0..1_000_000u64)
+        .map(Result::unwrap)
+        .sum();
+    assert_eq!(sum, (0..1_000_000u64).map(|x| x & 0xff).sum::<u64>());
+    let tasks = pool.stats().submitted - before;
+    assert!(tasks < 20_000, "{tasks} tasks for 1,000,000 items");
+}
+
+#[test]
+fn dropping_the_iterator_cancels_every_item_not_started() {
+    // One worker: item 0 finishes, item 1 then holds the worker, so the
+    // rest of the window is still queued when the iterator is dropped.
+    let pool = ThreadPool::new(1).unwrap();
+    let (started, release) = (Latch::new(), Latch::new());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (s, r, count) = (started.clone(), release.clone(), ran.clone());
+    let mut map = pool
+        .map(
+            move |i: u32| {
+                count.fetch_add(1, SeqCst);
+                if i == 1 {
+                    s.open();
+                    r.wait();
+                }
+                i
+            },
+            0..1_000u32,
+        )
+        .chunk_size(1)
+        .window(16);
+    assert_eq!(map.next().unwrap().unwrap(), 0);
+    started.wait();
+    drop(map);
+    release.open();
+    pool.shutdown();
+    assert_eq!(
+        ran.load(SeqCst),
+        2,
+        "only the finished and the running item ran"
+    );
+    assert!(pool.stats().cancelled >= 15, "{:?}", pool.stats());
+}
+
+#[test]
+fn the_timeout_counts_from_the_call_and_ends_the_iteration() {
+    let pool = ThreadPool::new(2).unwrap();
+    let release = Latch::new();
+    let r = release.clone();
+    let mut map = pool
+        .map(
+            move |i: u32| {
+                if i == 2 {
+                    r.wait();
+                }
+                i
+            },
+            0..10u32,
+        )
+        .chunk_size(1)
+        .timeout(Duration::from_millis(50));
+    assert_eq!(map.next().unwrap().unwrap(), 0);
+    assert_eq!(map.next().unwrap().unwrap(), 1);
+    assert!(matches!(map.next(), Some(Err(TaskError::Timeout))));
+    assert!(map.next().is_none(), "the iteration ends after a timeout");
+    release.open();
+}
+
+#[test]
+fn a_zero_timeout_yields_a_timeout_unless_already_done() {
+    let pool = ThreadPool::new(1).unwrap();
+    let hold = Latch::new();
+    let h = hold.clone();
+    let blocker = pool.submit(move || h.wait()).unwrap();
+    let out: Vec<_> = pool
+        .map(|x: u8| x, 0..3u8)
+        .timeout(Duration::ZERO)
+        .collect();
+    assert_eq!(out.len(), 1);
+    assert!(matches!(out[0], Err(TaskError::Timeout)));
+    hold.open();
+    blocker.result().unwrap();
+}
+
+#[test]
+fn an_empty_input_yields_nothing() {
+    let pool = ThreadPool::new(2).unwrap();
+    let before = pool.stats().submitted;
+    assert_eq!(pool.map(|x: u8| x, std::iter::empty()).count(), 0);
+    assert_eq!(pool.stats().submitted, before);
+}
+
+#[test]
+fn after_shutdown_every_item_is_a_shutdown_error() {
+    let pool = ThreadPool::new(2).unwrap();
+    pool.shutdown();
+    let out: Vec<_> = pool.map(|x: u8| x, 0..5u8).chunk_size(2).collect();
+    assert!(!out.is_empty());
+    assert!(
+        out.iter().all(|r| matches!(r, Err(TaskError::Shutdown))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn map_inside_a_task_on_one_worker_completes() {
+    let pool = ThreadPool::new(1).unwrap();
+    let inner = pool.clone();
+    let total = pool
+        .submit(move || {
+            inner
+                .map(|x: u64| x + 1, 0..1_000u64)
+                .chunk_size(3)
+                .map(Result::unwrap)
+                .sum::<u64>()
+        })
+        .unwrap()
+        .result()
+        .unwrap();
+    assert_eq!(total, 500_500);
+}
+
+#[test]
+fn results_not_collected_are_dropped_once() {
+    let pool = ThreadPool::new(2).unwrap();
+    let census = Census::new();
+    let maker = census.clone();
+    let mut map = pool
+        .map(move |i: u64| maker.make(i), 0..200u64)
+        .chunk_size(5);
+    for _ in 0..17 {
+        map.next().unwrap().unwrap();
+    }
+    drop(map);
+    pool.shutdown();
+    assert_eq!(
+        census.live(),
+        0,
+        "created {} dropped {}",
+        census.created(),
+        census.dropped()
+    );
+}
