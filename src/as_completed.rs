@@ -3,7 +3,7 @@
 use crate::error::{TaskError, TimeoutError};
 use crate::sync::Instant;
 use crate::task::handle::TaskHandle;
-use crate::task::watch::WatchSet;
+use crate::task::watch::{TimedOut, WatchSet};
 use std::fmt;
 use std::iter::FusedIterator;
 use std::time::Duration;
@@ -78,7 +78,8 @@ impl<T: Send + 'static> AsCompleted<T> {
     /// rest with [`into_pending`](Self::into_pending).
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<TaskHandle<T>>, TaskError> {
         let deadline = Instant::now().checked_add(timeout);
-        self.next_until(deadline).map_err(|_| TaskError::Timeout)
+        self.next_until(deadline)
+            .map_err(|TimedOut| TaskError::Timeout)
     }
 
     /// Stops watching and gives back the handles not yet yielded, in input
@@ -87,11 +88,9 @@ impl<T: Send + 'static> AsCompleted<T> {
         self.set.take_pending()
     }
 
-    fn next_until(&mut self, deadline: Option<Instant>) -> Result<Option<TaskHandle<T>>, ()> {
-        match self.set.next_finished(deadline) {
-            Ok(next) => Ok(next.map(|(_, handle)| handle)),
-            Err(_) => Err(()),
-        }
+    fn next_until(&mut self, deadline: Option<Instant>) -> Result<Option<TaskHandle<T>>, TimedOut> {
+        let next = self.set.next_finished(deadline)?;
+        Ok(next.map(|(_, handle)| handle))
     }
 }
 
@@ -147,7 +146,7 @@ impl<T: Send + 'static> Iterator for AsCompletedTimeout<T> {
         let inner = self.inner.as_mut()?;
         match inner.next_until(self.deadline) {
             Ok(next) => next.map(Ok),
-            Err(()) => {
+            Err(TimedOut) => {
                 let pending = self.inner.take()?.into_pending();
                 Some(Err(TimeoutError::new(pending)))
             }

@@ -65,12 +65,7 @@ impl Header {
     /// Registers `thread` to be unparked on completion. Returns false if the
     /// task had already finished (nothing was registered).
     pub(crate) fn add_waiter(&self, thread: &Thread) -> bool {
-        let mut waiters = self.waiters.lock();
-        if self.state.register(WAITERS).is_finished() {
-            return false;
-        }
-        waiters.push(Waiter::Thread(thread.clone()));
-        true
+        self.push_waiter(Waiter::Thread(thread.clone()))
     }
 
     /// Removes `thread`'s registration, if the completer has not drained it.
@@ -81,12 +76,25 @@ impl Header {
     /// Registers `inbox` to receive `index` on completion. Returns false if
     /// the task had already finished (nothing was registered).
     pub(crate) fn add_inbox(&self, inbox: &Arc<Inbox>, index: usize) -> bool {
+        self.push_waiter(Waiter::Inbox(inbox.clone(), index))
+    }
+
+    /// Sets WAITERS and pushes `waiter` in one critical section, so the
+    /// completer's drain (under the same lock) either finds it or the
+    /// register already saw the task finished. False if it had.
+    fn push_waiter(&self, waiter: Waiter) -> bool {
         let mut waiters = self.waiters.lock();
         if self.state.register(WAITERS).is_finished() {
             return false;
         }
-        waiters.push(Waiter::Inbox(inbox.clone(), index));
+        waiters.push(waiter);
         true
+    }
+
+    /// True while the task is pending in the pool `pool_id`: a worker of
+    /// that pool may claim it and run it inline.
+    pub(crate) fn is_pending_in(&self, pool_id: usize) -> bool {
+        self.pool_id == pool_id && self.state.load().is_pending()
     }
 
     /// Removes `inbox`'s registration, if the completer has not drained it.

@@ -41,8 +41,7 @@ impl Awaited for OneTask<'_> {
     }
 
     fn pending_job(&self, pool_id: usize) -> Option<Job> {
-        let mine = self.header.pool_id == pool_id && self.header.state.load().is_pending();
-        mine.then(self.job)
+        self.header.is_pending_in(pool_id).then(self.job)
     }
 
     fn add_waiter(&self, thread: &Thread) -> bool {

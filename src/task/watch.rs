@@ -112,9 +112,8 @@ impl<T: Send + 'static> Awaited for WatchSet<T> {
         let found = self.slots[index.min(self.slots.len())..]
             .iter()
             .position(|slot| {
-                slot.as_ref().is_some_and(|h| {
-                    h.header().pool_id == pool_id && h.header().state.load().is_pending()
-                })
+                slot.as_ref()
+                    .is_some_and(|h| h.header().is_pending_in(pool_id))
             });
         let next = found.map_or(self.slots.len(), |offset| index + offset);
         self.pending_scan.set((pool_id, next));
