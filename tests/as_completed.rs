@@ -5,25 +5,7 @@ mod support;
 
 use std::time::Duration;
 use stealpool::{as_completed, as_completed_timeout, TaskError, TaskHandle, ThreadPool};
-use support::Latch;
-
-/// Submits `n` tasks; task `i` returns `i` once its latch opens.
-fn gated(pool: &ThreadPool, n: usize) -> (Vec<TaskHandle<usize>>, Vec<Latch>) {
-    let latches: Vec<Latch> = (0..n).map(|_| Latch::new()).collect();
-    let handles = latches
-        .iter()
-        .enumerate()
-        .map(|(i, latch)| {
-            let latch = latch.clone();
-            pool.submit(move || {
-                latch.wait();
-                i
-            })
-            .unwrap()
-        })
-        .collect();
-    (handles, latches)
-}
+use support::{gated, submit_after, Latch};
 
 #[test]
 fn handles_come_in_completion_order() {
@@ -82,8 +64,7 @@ fn total_and_remaining_give_a_progress_line() {
 fn cancelled_and_panicked_tasks_are_yielded_too() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let blocker = pool.submit(move || h.wait()).unwrap();
+    let blocker = submit_after(&pool, &hold, || ());
     let queued = pool.submit(|| ()).unwrap();
     let panics = pool.submit(|| panic!("nope")).unwrap();
     assert!(queued.cancel());

@@ -7,7 +7,7 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex};
 use stealpool::ThreadPool;
-use support::Latch;
+use support::{submit_after, Latch};
 
 #[test]
 fn runs_once_on_the_thread_that_finished_the_task() {
@@ -17,8 +17,7 @@ fn runs_once_on_the_thread_that_finished_the_task() {
         .build()
         .unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool.submit(move || h.wait()).unwrap();
+    let handle = submit_after(&pool, &hold, || ());
     let (tx, rx) = mpsc::channel();
     handle.add_done_callback(move |h| {
         tx.send((std::thread::current().name().map(String::from), h.done()))
@@ -51,8 +50,7 @@ fn runs_at_once_on_the_caller_when_already_finished() {
 fn callbacks_run_in_the_order_they_were_added() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool.submit(move || h.wait()).unwrap();
+    let handle = submit_after(&pool, &hold, || ());
     let order = Arc::new(Mutex::new(Vec::new()));
     for i in 0..10 {
         let order = order.clone();
@@ -67,8 +65,7 @@ fn callbacks_run_in_the_order_they_were_added() {
 fn cancel_runs_the_callbacks_and_the_handle_reads_cancelled() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let blocker = pool.submit(move || h.wait()).unwrap();
+    let blocker = submit_after(&pool, &hold, || ());
     let queued = pool.submit(|| ()).unwrap();
     let (tx, rx) = mpsc::channel();
     queued.add_done_callback(move |h| {
@@ -88,13 +85,9 @@ fn cancel_runs_the_callbacks_and_the_handle_reads_cancelled() {
 fn a_panicked_task_runs_its_callbacks_with_failed_set() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool
-        .submit(move || {
-            h.wait();
-            panic!("task");
-        })
-        .unwrap();
+    let handle = submit_after(&pool, &hold, move || {
+        panic!("task");
+    });
     let (tx, rx) = mpsc::channel();
     handle.add_done_callback(move |h: &stealpool::TaskHandle<()>| tx.send(h.failed()).unwrap());
     hold.open();
@@ -106,8 +99,7 @@ fn a_panicked_task_runs_its_callbacks_with_failed_set() {
 fn a_panicking_callback_is_contained_and_the_rest_still_run() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool.submit(move || h.wait()).unwrap();
+    let handle = submit_after(&pool, &hold, || ());
     let ran = Arc::new(AtomicUsize::new(0));
     for i in 0..3 {
         let ran = ran.clone();
@@ -172,13 +164,7 @@ fn a_callback_does_not_keep_its_task_alive() {
     let census = support::Census::new();
     let c = census.clone();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool
-        .submit(move || {
-            h.wait();
-            c.make(1)
-        })
-        .unwrap();
+    let handle = submit_after(&pool, &hold, move || c.make(1));
     handle.add_done_callback(|h| drop(h.result()));
     drop(handle);
     hold.open();

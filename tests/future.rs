@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use stealpool::{TaskError, ThreadPool};
-use support::Latch;
+use support::{submit_after, Latch};
 
 /// Unparks a thread and counts its wakes.
 struct ThreadWaker {
@@ -52,13 +52,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
 fn a_handle_resolves_under_a_hand_written_block_on() {
     let pool = ThreadPool::new(2).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool
-        .submit(move || {
-            h.wait();
-            "value"
-        })
-        .unwrap();
+    let handle = submit_after(&pool, &hold, move || "value");
     let opener = std::thread::spawn(move || hold.open());
     assert_eq!(block_on(handle).unwrap(), "value");
     opener.join().unwrap();
@@ -68,8 +62,7 @@ fn a_handle_resolves_under_a_hand_written_block_on() {
 fn panics_and_cancels_resolve_as_errors() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let blocker = pool.submit(move || h.wait()).unwrap();
+    let blocker = submit_after(&pool, &hold, || ());
     let queued = pool.submit(|| 1).unwrap();
     assert!(queued.cancel());
     assert!(matches!(block_on(queued), Err(TaskError::Cancelled)));
@@ -95,8 +88,7 @@ fn awaiting_after_the_value_was_taken_is_result_taken() {
 fn the_latest_waker_is_the_one_woken() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let mut handle = pool.submit(move || h.wait()).unwrap();
+    let mut handle = submit_after(&pool, &hold, || ());
     let (first, first_waker) = counting_waker();
     let (second, second_waker) = counting_waker();
     let mut pinned = Pin::new(&mut handle);
@@ -125,13 +117,7 @@ fn the_latest_waker_is_the_one_woken() {
 fn dropping_a_pending_await_does_not_cancel_the_task() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool
-        .submit(move || {
-            h.wait();
-            11
-        })
-        .unwrap();
+    let handle = submit_after(&pool, &hold, move || 11);
     let keep = handle.clone();
     {
         let mut fut = handle;
@@ -172,13 +158,7 @@ fn handles_await_under_tokio_from_many_tasks() {
 fn a_timeout_around_an_await_leaves_the_handle_usable() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let handle = pool
-        .submit(move || {
-            h.wait();
-            "late"
-        })
-        .unwrap();
+    let handle = submit_after(&pool, &hold, move || "late");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stealpool::{TaskError, ThreadPool};
-use support::{Census, Latch};
+use support::{submit_after, Census, Latch};
 
 #[test]
 fn results_come_in_input_order_although_tasks_finish_out_of_order() {
@@ -208,8 +208,7 @@ fn the_timeout_counts_from_the_call_and_ends_the_iteration() {
 fn a_zero_timeout_yields_a_timeout_unless_already_done() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let blocker = pool.submit(move || h.wait()).unwrap();
+    let blocker = submit_after(&pool, &hold, || ());
     let out: Vec<_> = pool
         .map(|x: u8| x, 0..3u8)
         .timeout(Duration::ZERO)

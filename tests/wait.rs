@@ -5,24 +5,7 @@ mod support;
 
 use std::time::Duration;
 use stealpool::{wait, ReturnWhen, TaskHandle, ThreadPool};
-use support::Latch;
-
-fn gated(pool: &ThreadPool, n: usize) -> (Vec<TaskHandle<usize>>, Vec<Latch>) {
-    let latches: Vec<Latch> = (0..n).map(|_| Latch::new()).collect();
-    let handles = latches
-        .iter()
-        .enumerate()
-        .map(|(i, latch)| {
-            let latch = latch.clone();
-            pool.submit(move || {
-                latch.wait();
-                i
-            })
-            .unwrap()
-        })
-        .collect();
-    (handles, latches)
-}
+use support::{gated, submit_after, Latch};
 
 fn values(handles: &[TaskHandle<usize>]) -> Vec<usize> {
     handles.iter().map(|h| h.result().unwrap()).collect()
@@ -102,8 +85,7 @@ fn first_error_stops_at_an_err_from_submit_fallible() {
 fn first_error_treats_cancelled_as_finished_not_failed() {
     let pool = ThreadPool::new(1).unwrap();
     let hold = Latch::new();
-    let h = hold.clone();
-    let blocker = pool.submit(move || h.wait()).unwrap();
+    let blocker = submit_after(&pool, &hold, || ());
     let queued = pool.submit(|| ()).unwrap();
     assert!(queued.cancel());
     assert!(!queued.failed());

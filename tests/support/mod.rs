@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use stealpool::{TaskHandle, ThreadPool};
 
 /// Generous bound on any wait in a test: reaching it means a hang, and the
 /// test fails instead of stalling CI.
@@ -104,4 +105,29 @@ pub fn eventually(mut cond: impl FnMut() -> bool) -> bool {
         std::thread::yield_now();
     }
     cond()
+}
+
+/// Submits `f`, to run once `latch` opens: a task held at a known point.
+pub fn submit_after<T: Send + 'static>(
+    pool: &ThreadPool,
+    latch: &Latch,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> TaskHandle<T> {
+    let latch = latch.clone();
+    pool.submit(move || {
+        latch.wait();
+        f()
+    })
+    .unwrap()
+}
+
+/// Submits `n` tasks; task `i` returns `i` once `latches[i]` opens.
+pub fn gated(pool: &ThreadPool, n: usize) -> (Vec<TaskHandle<usize>>, Vec<Latch>) {
+    let latches: Vec<Latch> = (0..n).map(|_| Latch::new()).collect();
+    let handles = latches
+        .iter()
+        .enumerate()
+        .map(|(i, latch)| submit_after(pool, latch, move || i))
+        .collect();
+    (handles, latches)
 }
