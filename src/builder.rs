@@ -89,7 +89,8 @@ impl Builder {
         self
     }
 
-    /// Worker threads are named `{prefix}-0`, `{prefix}-1`, ...
+    /// Worker threads are named `{prefix}-0`, `{prefix}-1`, ... A prefix
+    /// with a NUL byte makes [`build`](Self::build) return an error.
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = prefix.into();
         self
@@ -178,6 +179,10 @@ impl Builder {
         }
         if workers > MAX_WORKERS {
             return Err(BuildError::too_many_workers(workers));
+        }
+        // std panics on a thread name with a NUL byte; refuse it here.
+        if self.thread_name_prefix.contains('\0') {
+            return Err(BuildError::nul_in_thread_name());
         }
         let max_blocking = self
             .max_blocking

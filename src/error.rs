@@ -262,6 +262,7 @@ enum BuildErrorKind {
     ZeroWorkers,
     TooManyWorkers(usize),
     TooManyThreads { workers: usize, max_blocking: usize },
+    NulInThreadName,
     Spawn(io::Error),
 }
 
@@ -284,6 +285,12 @@ impl BuildError {
                 workers,
                 max_blocking,
             },
+        }
+    }
+
+    pub(crate) fn nul_in_thread_name() -> Self {
+        Self {
+            kind: BuildErrorKind::NulInThreadName,
         }
     }
 
@@ -317,6 +324,9 @@ impl fmt::Display for BuildError {
                 "max_workers + max_blocking must be at most {} (got {workers} + {max_blocking})",
                 crate::sleep::MAX_THREADS
             ),
+            BuildErrorKind::NulInThreadName => {
+                f.write_str("thread_name_prefix must not contain a NUL byte")
+            }
             BuildErrorKind::Spawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
         }
     }

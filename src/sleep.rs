@@ -66,6 +66,18 @@ pub(crate) enum Woke {
     Terminate,
 }
 
+/// What `Sleep::end_if_last` decided.
+#[must_use]
+enum Ending {
+    /// TERMINATE is set (by this call or another): workers exit.
+    Terminated,
+    /// Some worker is still awake, or the pool is not shut down: park.
+    Park,
+    /// Every worker is idle in a shut-down pool but a queue holds an entry:
+    /// someone must wake up and drain it.
+    Drain,
+}
+
 /// A snapshot of the pool-wide flags.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Flags(u64);
@@ -238,11 +250,14 @@ impl Sleep {
             let Some(now) = self.commit_idle(index) else {
                 return self.take_notification(index);
             };
-            if self.all_idle_after_shutdown(now) {
-                fence(SeqCst);
-                if !has_work() && self.try_terminate(now, has_work) {
-                    return Woke::Terminate;
-                }
+            match self.end_if_last(now, has_work) {
+                Ending::Terminated => return Woke::Terminate,
+                // Queued work and every worker idle: an outside submitter
+                // that raced shutdown wakes nobody, so this worker must
+                // drain the queue itself (run it, or skip a retracted entry)
+                // before it may terminate the pool.
+                Ending::Drain => return self.unregister(index, true),
+                Ending::Park => {}
             }
         }
         let slot = &self.slots[index];
@@ -286,33 +301,36 @@ impl Sleep {
         now & SHUTDOWN != 0 && idle(now) == live(now)
     }
 
-    /// Sets TERMINATE if the word is still `now` (all idle, shut down) and
-    /// the caller's re-check after `now` found no work. Any RMW in between
-    /// (a wake, an unregister, a new extra) fails the CAS; then the
-    /// decision is made again on the fresh word, with a fresh re-check.
-    fn try_terminate(&self, mut now: u64, has_work: &dyn Fn() -> bool) -> bool {
+    /// Decides, for a thread that just made the word `now`, whether the pool
+    /// ends here. If every live worker is committed idle in a shut-down pool
+    /// and a re-check after `now` finds no queued work, it sets TERMINATE
+    /// (only if the word is still `now`: any RMW in between, a wake, an
+    /// unregister, a new extra, fails the CAS, and the decision is made again
+    /// on the fresh word with a fresh re-check).
+    fn end_if_last(&self, mut now: u64, has_work: &dyn Fn() -> bool) -> Ending {
         loop {
+            if now & TERMINATE != 0 {
+                return Ending::Terminated;
+            }
+            if !self.all_idle_after_shutdown(now) {
+                return Ending::Park;
+            }
+            // Pairs with the fence in `new_outside_work`: either this
+            // re-check sees a racing push, or that submitter sees SHUTDOWN
+            // and takes its task back (DESIGN.md, "Submit racing shutdown").
+            fence(SeqCst);
+            if has_work() {
+                return Ending::Drain;
+            }
             match self
                 .state
                 .compare_exchange(now, now | TERMINATE, SeqCst, SeqCst)
             {
                 Ok(_) => {
                     self.wake_all();
-                    return true;
+                    return Ending::Terminated;
                 }
-                Err(actual) => {
-                    now = actual;
-                    if now & TERMINATE != 0 {
-                        return true;
-                    }
-                    if !self.all_idle_after_shutdown(now) {
-                        return false;
-                    }
-                    fence(SeqCst);
-                    if has_work() {
-                        return false;
-                    }
-                }
+                Err(actual) => now = actual,
             }
         }
     }
@@ -328,11 +346,9 @@ impl Sleep {
     #[cold]
     pub(crate) fn remove_live_cold(&self, has_work: &dyn Fn() -> bool) {
         let now = self.state.fetch_sub(ONE_LIVE, SeqCst) - ONE_LIVE;
-        if self.all_idle_after_shutdown(now) {
-            fence(SeqCst);
-            if !has_work() {
-                self.try_terminate(now, has_work);
-            }
+        if let Ending::Drain = self.end_if_last(now, has_work) {
+            // Every worker sleeps and work is queued: wake one to drain it.
+            self.wake_one_cold();
         }
     }
 
@@ -376,7 +392,11 @@ impl Sleep {
             self.state
                 .fetch_add(ONE_SEARCHING.wrapping_sub(entry.weight()), SeqCst);
             // ORDERING: Release pairs with the sleeper's Acquire swap.
-            self.slots[entry.index].notified.store(true, Release);
+            // A swap rather than a store: only this notifier (under the idle
+            // lock) sets the flag, so the two are equivalent, but loom
+            // mis-orders a plain store that races an RMW (tokio-rs/loom#254)
+            // and then reports a lost wake-up that cannot happen.
+            let _ = self.slots[entry.index].notified.swap(true, Release);
             entry.index
         };
         self.unpark(index);

@@ -143,7 +143,8 @@ mod imp {
         loom::thread::park();
     }
 
-    /// loom's instrumented waker slot, same `register`/`wake`/`take` API.
+    /// loom's instrumented waker slot, with the `register`/`wake` API the task
+    /// header uses.
     #[derive(Debug, Default)]
     pub(crate) struct AtomicWaker(loom::future::AtomicWaker);
 
@@ -158,10 +159,6 @@ mod imp {
 
         pub(crate) fn wake(&self) {
             self.0.wake();
-        }
-
-        pub(crate) fn take(&self) -> Option<std::task::Waker> {
-            self.0.take_waker()
         }
     }
 

@@ -16,7 +16,10 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
+    // Not `const`-initialized: loom's `thread_local!` does not accept that
+    // form, and the lazy check costs one branch per `current()` call.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = RefCell::new(None);
 }
 
 /// The worker running on this thread, if any.
