@@ -2,9 +2,9 @@
 //! submits its two halves as child tasks (through `ThreadPool::current()`)
 //! and blocks on their `result()`, on a pool of only 2 workers.
 //!
-//! The task graph (about a thousand tasks, 512 leaves) is far wider than the
-//! pool, and both workers hold a chain of tasks blocked in `result()`, one
-//! per level of the recursion. In Python this deadlocks: with
+//! The task graph (1,023 tasks, 512 leaves, at the default size) is far
+//! wider than the pool, and both workers hold a chain of tasks blocked in
+//! `result()`, one per level of the recursion. In Python this deadlocks: with
 //! `ThreadPoolExecutor(max_workers=2)`, once two tasks wait on children,
 //! both threads are blocked and the children never start. Here a worker that
 //! waits runs the awaited child itself if it has not started (and other
