@@ -1,21 +1,21 @@
 //! A CPU-bound batch job: turn a corpus of short documents into fixed-size
 //! hashed bag-of-words vectors, the way a search index or a classifier
-//! featurizes text, and compare three ways of running it.
+//! featurizes text, and compare ways of running it.
 //!
 //! Each document is tokenized (lowercase alphanumeric runs); every word,
 //! word pair and character trigram (fastText-style, `<word>` padded) is
 //! hashed (FNV-1a) into one of 256 buckets with a hash-chosen sign; the
-//! vector is L2-normalized. The corpus (200,000 documents by
-//! default) comes from a deterministic generator, so every run sees the same
-//! text. The same work runs:
+//! vector is L2-normalized. The corpus (200,000 documents of 8 to 24 words
+//! by default) comes from a deterministic generator, so every run sees the
+//! same text. The same work runs:
 //! - with `pool.map` on a stealpool pool of one worker per core (automatic
 //!   chunks, results in input order),
 //! - on a simple shared-queue pool (one `Mutex<VecDeque>`, the design
-//!   stealpool replaces) fed the same way by hand: chunks of 256 documents,
-//!   at most 4 chunks per worker in flight, collected in order,
-//! - in a sequential loop,
-//! - and, to tell the pool apart from `map`'s chunking, on stealpool fed by
-//!   hand exactly like the simple pool.
+//!   stealpool replaces) fed by hand: chunks of 256 documents, at most 4
+//!   chunks per worker in flight, collected in order,
+//! - on stealpool fed by hand exactly like the simple pool, to tell the
+//!   pool itself apart from `map`'s chunking,
+//! - in a sequential loop.
 //!
 //! The consumer folds every vector, in order, into a checksum; all ways
 //! must agree bit for bit. Each way runs 3 times, the rounds interleaved;
