@@ -82,7 +82,10 @@ fn wake_every_worker(pool: &ThreadPool) {
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let all = all.clone();
-            pool.submit(move || drop(all.wait())).unwrap()
+            pool.submit(move || {
+                all.wait();
+            })
+            .unwrap()
         })
         .collect();
     for h in handles {

@@ -93,7 +93,9 @@ fn submitter(
                 match child.result() {
                     Ok(_) => {}
                     // cancel_pending may reach the child in a queue.
-                    Err(TaskError::Cancelled) => drop(c.children_cancelled.fetch_add(1, SeqCst)),
+                    Err(TaskError::Cancelled) => {
+                        c.children_cancelled.fetch_add(1, SeqCst);
+                    }
                     Err(e) => panic!("child: unexpected {e}"),
                 }
             }
