@@ -56,7 +56,7 @@ impl Census {
 
     pub fn make(&self, value: u64) -> Counted {
         let created = self.created.fetch_add(1, SeqCst) + 1;
-        let live = created - self.dropped.load(SeqCst);
+        let live = created.saturating_sub(self.dropped.load(SeqCst));
         self.peak.fetch_max(live, SeqCst);
         Counted {
             value,
@@ -130,4 +130,147 @@ pub fn gated(pool: &ThreadPool, n: usize) -> (Vec<TaskHandle<usize>>, Vec<Latch>
         .map(|(i, latch)| submit_after(pool, latch, move || i))
         .collect();
     (handles, latches)
+}
+
+/// `STEALPOOL_STRESS_SCALE` (a float, default 1): how much bigger or smaller
+/// than the default the stress and soak tests run.
+pub fn stress_scale() -> f64 {
+    std::env::var("STEALPOOL_STRESS_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .unwrap_or(1.0)
+}
+
+/// `n` scaled by [`stress_scale`], at least `min`.
+pub fn scaled(n: usize, min: usize) -> usize {
+    ((n as f64 * stress_scale()) as usize).max(min)
+}
+
+/// A usize from the environment variable `name`, or `default`.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The seed of a randomized test: `STEALPOOL_SEED` if set, else `default`.
+/// Printed now and again if the test fails, so a failure can be replayed.
+pub fn seed(default: u64) -> SeedGuard {
+    let seed = std::env::var("STEALPOOL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    println!("seed {seed} (replay with STEALPOOL_SEED={seed})");
+    SeedGuard(seed)
+}
+
+/// Holds a test's seed; prints it on stderr if dropped while panicking.
+pub struct SeedGuard(pub u64);
+
+impl Drop for SeedGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("failed with STEALPOOL_SEED={}", self.0);
+        }
+    }
+}
+
+/// xorshift64*: a tiny seeded generator, so a randomized run can be replayed.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for stream `stream` of `seed` (threads take one each).
+    pub fn new(seed: u64, stream: u64) -> Self {
+        // Mix so nearby seeds and streams give unrelated sequences; never 0.
+        let mut z = seed ^ stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Self((z ^ (z >> 31)) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n` (`n > 0`; the modulo bias is irrelevant here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True with probability `1 / n`.
+    pub fn one_in(&mut self, n: u64) -> bool {
+        self.below(n) == 0
+    }
+}
+
+/// Aborts the process with `what` if not dropped within `limit`: a hang in
+/// a test that cannot bound its own waits (shutdown, join) fails loudly
+/// instead of stalling CI.
+pub struct Watchdog {
+    disarm: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    pub fn new(what: &str, limit: Duration) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let what = what.to_owned();
+        let thread = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                eprintln!("watchdog: {what} still running after {limit:?}; aborting");
+                std::process::abort();
+            }
+        });
+        Self {
+            disarm: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.disarm.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Polls `f` to completion on this thread, parking between polls: the
+/// smallest executor, enough to await handles without a runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    let start = std::time::Instant::now();
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        assert!(start.elapsed() < HANG, "future never completed");
+        std::thread::park_timeout(HANG);
+    }
+}
+
+/// Threads of this process now (entries of `/proc/self/task`).
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task is readable")
+        .count()
 }
