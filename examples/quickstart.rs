@@ -3,6 +3,8 @@ use std::time::{Duration, Instant};
 use stealpool::ThreadPool;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // One task below panics on purpose: say so in one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| eprintln!("(a task panicked: {info})")));
     let pool = ThreadPool::new(4)?;
     let start = Instant::now();
     let handles: Vec<_> = (1..=8u64)
