@@ -332,7 +332,7 @@ impl WorkerCtx {
 impl Runner for WorkerCtx {
     #[inline]
     fn before(&self) {
-        Counters::bump(&self.counters().running);
+        Counters::bump_gauge(&self.counters().running);
         Hooks::call(
             &self.shared.hooks.before_task,
             "the before_task hook",
