@@ -13,6 +13,7 @@ pub(crate) mod slot;
 pub(crate) mod stealpool;
 pub(crate) mod threadpool;
 pub(crate) mod tokio;
+pub(crate) mod work;
 
 /// A cloneable way to submit work to one pool. Clones may be moved into
 /// tasks (nested and chained submission); dropping one never shuts the
