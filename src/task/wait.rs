@@ -97,6 +97,7 @@ fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<
         if let Some(job) = awaited.pending_job(ctx.pool_id()) {
             ctx.stop_searching();
             ctx.execute_awaited(job);
+            ctx.discard_stale_top();
             continue;
         }
         // (2) Help: run other work while the awaited tasks run elsewhere
