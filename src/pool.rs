@@ -171,7 +171,8 @@ impl ThreadPool {
             return Err(SubmitError::Shutdown(f));
         }
         let cell = TaskArc::new(TaskCell::<F, T, V>::new(f, shared.id()));
-        let handle = TaskHandle::new(cell.clone());
+        // Two references: the queue entry now, and `cell` itself, which
+        // becomes the handle at the end (one count increment per task).
         let job = Job::new(cell.clone());
         match inside {
             Some(ctx) => ctx.push_local(job),
@@ -192,7 +193,7 @@ impl ThreadPool {
                 }
             }
         }
-        Ok(handle)
+        Ok(TaskHandle::new(cell))
     }
 
     /// Stops accepting work from outside the pool, lets everything already

@@ -4,6 +4,10 @@
 //! Each worker owns one cache-padded block of counters and is its only
 //! writer, so counting is a relaxed load and store on a line no other core
 //! writes: no RMW and no sharing on the hot path. Readers sum the blocks.
+//!
+//! Building with `--cfg stealpool_no_stats` compiles the totals out (every
+//! total reads 0), so the tiny-task bench can show what they cost. The
+//! `running` gauge stays: it bounds the helping depth of waits.
 
 use crate::sync::StatCounter;
 use crossbeam_utils::CachePadded;
@@ -74,25 +78,39 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// Adds one from the counter's only writer: a load and a store, no RMW.
+    /// Adds one to a total, from the counter's only writer: a load and a
+    /// store, no RMW. Nothing under `stealpool_no_stats`.
     #[inline]
     pub(crate) fn bump(counter: &StatCounter) {
-        // ORDERING: statistics publish nothing; readers want a recent value.
+        if cfg!(not(stealpool_no_stats)) {
+            Self::bump_gauge(counter);
+        }
+    }
+
+    /// Adds one to a total from any thread (the pool-wide block).
+    /// Nothing under `stealpool_no_stats`.
+    #[inline]
+    pub(crate) fn bump_shared(counter: &StatCounter) {
+        if cfg!(not(stealpool_no_stats)) {
+            // ORDERING: as in `bump_gauge`; an RMW because several threads add.
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Adds one to a gauge the pool itself reads (`running`), from its only
+    /// writer. Kept in every build.
+    #[inline]
+    pub(crate) fn bump_gauge(counter: &StatCounter) {
+        // ORDERING: statistics publish nothing; readers want a recent value
+        // (the only functional reader is the writer itself).
         counter.store(counter.load(Relaxed) + 1, Relaxed);
     }
 
-    /// Subtracts one from the counter's only writer.
+    /// Subtracts one from a gauge, from its only writer.
     #[inline]
     pub(crate) fn drop_one(counter: &StatCounter) {
-        // ORDERING: as in `bump`.
+        // ORDERING: as in `bump_gauge`.
         counter.store(counter.load(Relaxed) - 1, Relaxed);
-    }
-
-    /// Adds one from any thread (the pool-wide block).
-    #[inline]
-    pub(crate) fn bump_shared(counter: &StatCounter) {
-        // ORDERING: as in `bump`; an RMW because several threads add.
-        counter.fetch_add(1, Relaxed);
     }
 }
 

@@ -175,6 +175,10 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// True under loom: spin phases that are sized for real CPUs shrink to one
+/// step there, since every step is a scheduling point loom must explore.
+pub(crate) const MODEL_CHECKING: bool = cfg!(stealpool_loom);
+
 /// Spin-then-yield backoff for short waits before parking.
 /// `crossbeam_utils::Backoff` does not know our cfg; under loom every step is
 /// a `yield_now` and the budget is one step, to keep models small.

@@ -195,6 +195,26 @@ impl WorkerCtx {
         }
     }
 
+    /// Drops stale entries from the top of this worker's deque, up to the
+    /// first pending one, which goes back on top. A wait that ran its
+    /// awaited task inline leaves that task's entry queued, and a nested
+    /// fork-join runs nearly every node that way: without this, the deque
+    /// (and every finished task it references) grows with the whole tree
+    /// until the main loop pops it.
+    pub(crate) fn discard_stale_top(&self) {
+        while let Some(job) = self.local.pop() {
+            if job.is_pending() {
+                self.local.push(job);
+                // A worker may have gone idle while the entry was off the
+                // deque; it was announced once, so announce it again.
+                self.shared.sleep.new_work();
+                return;
+            }
+            // Its claim loses: this only counts a cancelled entry.
+            self.execute(job);
+        }
+    }
+
     /// Whether a wait on this worker may run unrelated work: not once
     /// `MAX_HELP_DEPTH` tasks are already on its stack, so chains of waits
     /// cannot nest without bound. Running the awaited task itself is always
@@ -335,7 +355,7 @@ impl WorkerCtx {
 impl Runner for WorkerCtx {
     #[inline]
     fn before(&self) {
-        Counters::bump(&self.counters().running);
+        Counters::bump_gauge(&self.counters().running);
         Hooks::call(
             &self.shared.hooks.before_task,
             "the before_task hook",

@@ -22,19 +22,26 @@ struct Shared {
 }
 
 /// A fixed set of threads pulling boxed jobs from one locked queue.
-pub struct SimplePool {
+pub(crate) struct SimplePool {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
 }
 
+/// A handle that submits to a pool without owning it: tasks can hold one
+/// (chained and nested submission), and dropping it never joins the pool.
+#[derive(Clone)]
+pub(crate) struct SimpleSpawner {
+    shared: Arc<Shared>,
+}
+
 /// The result slot of one submitted job.
-pub struct SimpleHandle<T> {
+pub(crate) struct SimpleHandle<T> {
     slot: Arc<(Mutex<Option<std::thread::Result<T>>>, Condvar)>,
 }
 
 impl SimplePool {
     /// Starts `workers` threads (at least one).
-    pub fn new(workers: usize) -> SimplePool {
+    pub(crate) fn new(workers: usize) -> SimplePool {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -52,29 +59,55 @@ impl SimplePool {
     }
 
     /// Queues `f` and returns its result slot.
-    pub fn submit<T, F>(&self, f: F) -> SimpleHandle<T>
+    pub(crate) fn submit<T, F>(&self, f: F) -> SimpleHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let slot = Arc::new((Mutex::new(None), Condvar::new()));
-        let filler = Arc::clone(&slot);
-        let job: Job = Box::new(move || {
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            *filler.0.lock().unwrap() = Some(out);
-            filler.1.notify_one();
-        });
-        let mut queue = self.shared.queue.lock().unwrap();
-        queue.jobs.push_back(job);
-        drop(queue);
-        self.shared.available.notify_one();
-        SimpleHandle { slot }
+        submit(&self.shared, f)
     }
+
+    /// A submitter that tasks may keep.
+    pub(crate) fn spawner(&self) -> SimpleSpawner {
+        SimpleSpawner {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl SimpleSpawner {
+    /// Queues `f` and returns its result slot.
+    pub(crate) fn submit<T, F>(&self, f: F) -> SimpleHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        submit(&self.shared, f)
+    }
+}
+
+fn submit<T, F>(shared: &Shared, f: F) -> SimpleHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new((Mutex::new(None), Condvar::new()));
+    let filler = Arc::clone(&slot);
+    let job: Job = Box::new(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        *filler.0.lock().unwrap() = Some(out);
+        filler.1.notify_one();
+    });
+    let mut queue = shared.queue.lock().unwrap();
+    queue.jobs.push_back(job);
+    drop(queue);
+    shared.available.notify_one();
+    SimpleHandle { slot }
 }
 
 impl<T> SimpleHandle<T> {
     /// Blocks until the job ran; `Err` carries the panic payload.
-    pub fn result(self) -> std::thread::Result<T> {
+    pub(crate) fn result(self) -> std::thread::Result<T> {
         let (lock, ready) = &*self.slot;
         let mut guard = lock.lock().unwrap();
         loop {

@@ -80,6 +80,15 @@ impl Job {
         }
     }
 
+    /// True while the task may still be claimed through this entry; false
+    /// for a stale entry (its task ran inline, finished or was cancelled).
+    #[inline]
+    pub(crate) fn is_pending(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|task| task.header().state.load().is_pending())
+    }
+
     /// Resolves the task as abandoned if it has not started.
     pub(crate) fn abandon(mut self) {
         if let Some(task) = self.0.take() {

@@ -14,6 +14,7 @@ use super::header::Header;
 use super::Job;
 use crate::sync::{self, Backoff, Instant, Thread};
 use crate::worker::{self, WorkerCtx};
+use std::time::Duration;
 
 /// What a wait waits for: one task, or a set of tasks reporting through an
 /// inbox (`as_completed`, `wait`).
@@ -97,6 +98,7 @@ fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<
         if let Some(job) = awaited.pending_job(ctx.pool_id()) {
             ctx.stop_searching();
             ctx.execute_awaited(job);
+            ctx.discard_stale_top();
             continue;
         }
         // (2) Help: run other work while the awaited tasks run elsewhere
@@ -126,8 +128,41 @@ fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<
     ready
 }
 
+/// How long a thread outside the pool polls a task before it backs off and
+/// parks: a round trip to an awake worker takes about a microsecond, and a
+/// park/unpark pair costs several (DESIGN.md, "The helping wait").
+const OUTSIDE_SPIN: Duration = Duration::from_micros(20);
+/// An upper bound on those polls whatever the clock says, so the phase
+/// stays finite where spinning is slow; one poll under loom, where each poll
+/// is a scheduling point to explore.
+const OUTSIDE_SPIN_POLLS: u32 = if sync::MODEL_CHECKING { 1 } else { 1 << 12 };
+
+/// Polls `awaited` for up to [`OUTSIDE_SPIN`]; true if it became ready.
+/// Time-bounded rather than count-bounded: a spin hint's cost varies
+/// twentyfold between CPUs.
+fn spin_outside(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+    let start = Instant::now();
+    for poll in 0..OUTSIDE_SPIN_POLLS {
+        if awaited.is_ready() {
+            return true;
+        }
+        sync::spin_loop();
+        if poll % 64 == 63 {
+            if start.elapsed() >= OUTSIDE_SPIN || deadline_passed(deadline) {
+                break;
+            }
+            // The worker running the task may share this CPU.
+            sync::thread::yield_now();
+        }
+    }
+    false
+}
+
 #[cold]
 fn wait_blocking_cold(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+    if spin_outside(awaited, deadline) {
+        return true;
+    }
     let mut backoff = Backoff::new();
     while !backoff.is_completed() {
         if awaited.is_ready() {
