@@ -262,7 +262,7 @@ impl Sleep {
         }
         let slot = &self.slots[index];
         loop {
-            // ORDERING: Acquire pairs with the notifier's Release store.
+            // ORDERING: Acquire pairs with the notifier's Release swap.
             if slot.notified.swap(false, Acquire) {
                 return Woke::Notified;
             }
@@ -375,7 +375,7 @@ impl Sleep {
     /// A notifier popped `index` off the idle list: it counted the worker as
     /// searching and set its flag (under the lock the caller just held).
     fn take_notification(&self, index: usize) -> Woke {
-        // ORDERING: Acquire pairs with the notifier's Release store.
+        // ORDERING: Acquire pairs with the notifier's Release swap.
         let was_notified = self.slots[index].notified.swap(false, Acquire);
         debug_assert!(was_notified, "worker left the idle list unnotified");
         Woke::Notified

@@ -7,8 +7,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Resolves to the task's outcome, like [`TaskHandle::result`], without
-/// blocking the executor. Polling from different tasks is fine (the latest
+/// blocking the executor. A handle moved between tasks is fine (the latest
 /// waker is the one woken); dropping the future does not cancel the task.
+/// All clones of a handle share one waker slot, so await one clone at a
+/// time: two tasks awaiting two clones at once would leave the first one
+/// unwoken (use `add_done_callback` or a channel to fan out).
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
