@@ -37,23 +37,8 @@ fn too_many_workers_or_threads_is_a_build_error() {
     assert!(err.to_string().contains("max_blocking"), "{err}");
 }
 
-#[test]
-fn a_stack_size_the_os_refuses_is_a_build_error() {
-    let err = ThreadPool::builder()
-        .max_workers(2)
-        .stack_size(usize::MAX / 2)
-        .build()
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("failed to spawn a worker thread"),
-        "{err}"
-    );
-    assert!(
-        std::error::Error::source(&err).is_some(),
-        "the io::Error is kept"
-    );
-}
+// A stack size the OS refuses: tests/builder.rs,
+// `stack_size_the_os_refuses_is_a_build_error`.
 
 #[test]
 fn a_thread_name_prefix_with_a_nul_is_a_build_error() {
