@@ -27,14 +27,30 @@ fn fib_seq(n: u64) -> u64 {
     fib_seq(n - 1) + fib_seq(n - 2)
 }
 
-/// stealpool's own idiom: `ThreadPool::current()`, `submit`, `result()`.
+/// stealpool's own idiom: `ThreadPool::with_current` (the pool lent by
+/// reference, no count touched), `submit`, `result()`.
 fn fib_stealpool(n: u64) -> u64 {
     if n < 2 {
         return n;
     }
+    let (a, b) = ThreadPool::with_current(|pool| {
+        let a = pool.submit(move || fib_stealpool(n - 1)).unwrap();
+        let b = pool.submit(move || fib_stealpool(n - 2)).unwrap();
+        (a, b)
+    })
+    .expect("runs on the pool");
+    a.result().unwrap() + b.result().unwrap()
+}
+
+/// The same with `ThreadPool::current()`, which returns an owned handle
+/// (two shared-counter increments and decrements per node).
+fn fib_stealpool_owned(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
     let pool = ThreadPool::current().expect("runs on the pool");
-    let a = pool.submit(move || fib_stealpool(n - 1)).unwrap();
-    let b = pool.submit(move || fib_stealpool(n - 2)).unwrap();
+    let a = pool.submit(move || fib_stealpool_owned(n - 1)).unwrap();
+    let b = pool.submit(move || fib_stealpool_owned(n - 2)).unwrap();
     a.result().unwrap() + b.result().unwrap()
 }
 
@@ -119,6 +135,16 @@ fn fork_join(c: &mut Criterion) {
         b.iter_custom(|iters| {
             per_node(iters, || {
                 pool.submit(|| fib_stealpool(N)).unwrap().result().unwrap()
+            })
+        })
+    });
+    group.bench_function("stealpool current()", |b| {
+        b.iter_custom(|iters| {
+            per_node(iters, || {
+                pool.submit(|| fib_stealpool_owned(N))
+                    .unwrap()
+                    .result()
+                    .unwrap()
             })
         })
     });

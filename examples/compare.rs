@@ -99,9 +99,12 @@ fn fib_stealpool(n: u64) -> u64 {
     if n < 2 {
         return n;
     }
-    let pool = ThreadPool::current().expect("runs on the pool");
-    let a = pool.submit(move || fib_stealpool(n - 1)).unwrap();
-    let b = pool.submit(move || fib_stealpool(n - 2)).unwrap();
+    let (a, b) = ThreadPool::with_current(|pool| {
+        let a = pool.submit(move || fib_stealpool(n - 1)).unwrap();
+        let b = pool.submit(move || fib_stealpool(n - 2)).unwrap();
+        (a, b)
+    })
+    .expect("runs on the pool");
     a.result().unwrap() + b.result().unwrap()
 }
 
@@ -231,8 +234,8 @@ fn hop_stealpool(left: u64, done: mpsc::Sender<()>) {
         let _ = done.send(());
         return;
     }
-    let pool = ThreadPool::current().expect("runs on the pool");
-    drop(pool.submit(move || hop_stealpool(left - 1, done)));
+    ThreadPool::with_current(|pool| drop(pool.submit(move || hop_stealpool(left - 1, done))))
+        .expect("runs on the pool");
 }
 
 fn chain_stealpool(pool: &ThreadPool, depth: u64) -> f64 {

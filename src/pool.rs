@@ -27,6 +27,10 @@ use std::sync::atomic::Ordering::{AcqRel, Relaxed};
 /// ```
 pub struct ThreadPool {
     shared: Arc<Shared>,
+    /// Whether this value is counted in `Shared::handles`. Only the copy a
+    /// worker keeps for [`with_current`](Self::with_current) is not: it is
+    /// lent out by reference, never moved, and must not keep the pool up.
+    counted: bool,
 }
 
 /// How [`ThreadPool::shutdown_with`] behaves, like the two arguments of
@@ -65,11 +69,26 @@ impl ThreadPool {
     }
 
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
-        Self { shared }
+        Self {
+            shared,
+            counted: true,
+        }
+    }
+
+    /// The worker's own copy: not counted as a handle, so a pool whose user
+    /// handles are all gone still shuts down.
+    pub(crate) fn uncounted(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            counted: false,
+        }
     }
 
     /// The pool the calling task runs on, if it runs on one: nested
-    /// submission needs no plumbing.
+    /// submission needs no plumbing. The handle is owned (it may be moved
+    /// out of the task), so getting it costs two atomic increments on
+    /// counters every worker shares; a task graph that asks for its pool
+    /// at every node should use [`with_current`](Self::with_current).
     ///
     /// ```
     /// use stealpool::ThreadPool;
@@ -84,14 +103,36 @@ impl ThreadPool {
     /// # Ok::<(), stealpool::BuildError>(())
     /// ```
     pub fn current() -> Option<ThreadPool> {
+        Self::with_current(ThreadPool::clone)
+    }
+
+    /// Calls `f` with the pool the calling task runs on, if it runs on one,
+    /// lent by reference: no reference count is touched, so this is the
+    /// cheap way for every node of a task graph to submit its children.
+    /// Returns `None` (without calling `f`) off the pool's workers.
+    ///
+    /// ```
+    /// use stealpool::ThreadPool;
+    /// fn fib(n: u64) -> u64 {
+    ///     if n < 2 {
+    ///         return n;
+    ///     }
+    ///     let (a, b) = ThreadPool::with_current(|pool| {
+    ///         let a = pool.submit(move || fib(n - 1)).unwrap();
+    ///         let b = pool.submit(move || fib(n - 2)).unwrap();
+    ///         (a, b)
+    ///     })
+    ///     .expect("runs on the pool");
+    ///     a.result().unwrap() + b.result().unwrap()
+    /// }
+    /// let pool = ThreadPool::new(2)?;
+    /// assert_eq!(pool.submit(|| fib(15)).unwrap().result().unwrap(), 610);
+    /// assert_eq!(ThreadPool::with_current(|_| ()), None);
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn with_current<R>(f: impl FnOnce(&ThreadPool) -> R) -> Option<R> {
         let ctx = worker::current()?;
-        let shared = ctx.shared().clone();
-        // ORDERING: the count only decides who runs the shutdown-on-drop;
-        // it publishes nothing. It may come back from zero here (a task asks
-        // for its pool while the last outside handle drops): that handle's
-        // drop then runs shutdown a second time, which is idempotent.
-        shared.handles.fetch_add(1, Relaxed);
-        Some(Self { shared })
+        Some(f(ctx.pool()))
     }
 
     /// The number of regular worker threads.
@@ -249,17 +290,21 @@ impl ThreadPool {
 
 impl Clone for ThreadPool {
     fn clone(&self) -> Self {
-        // ORDERING: cloning from a live handle keeps the count above zero;
-        // nothing is published by the increment.
+        // ORDERING: the count only decides who runs the shutdown-on-drop;
+        // the increment publishes nothing. Cloning a counted handle keeps it
+        // above zero; cloning a worker's uncounted copy (`current`) may bring
+        // it back from zero while the last outside handle drops: that
+        // handle's drop then runs shutdown a second time, which is idempotent.
         self.shared.handles.fetch_add(1, Relaxed);
-        Self {
-            shared: self.shared.clone(),
-        }
+        Self::from_shared(self.shared.clone())
     }
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
+        if !self.counted {
+            return;
+        }
         // ORDERING: AcqRel so the last dropper sees every other handle's
         // work before shutting down, as `Arc`'s drop does.
         if self.shared.handles.fetch_sub(1, AcqRel) == 1 {

@@ -217,6 +217,11 @@ impl Backoff {
         }
     }
 
+    /// True during the busy-spinning steps (never under loom).
+    pub(crate) fn is_spinning(&self) -> bool {
+        self.step < Self::SPIN_LIMIT
+    }
+
     /// True once spinning has stopped paying off and the caller should park.
     pub(crate) fn is_completed(&self) -> bool {
         self.step >= Self::STEP_LIMIT

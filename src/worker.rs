@@ -9,8 +9,9 @@ use crate::shared::Shared;
 use crate::sleep::{SleepKind, Woke};
 use crate::stats::Counters;
 use crate::sync::{thread, thread_local, Arc, Backoff, Instant, JoinHandle, Thread};
-use crate::task::{Job, Runner};
+use crate::task::{Job, RawTask, Runner};
 use crate::unwind::{self, AbortOnPanic};
+use crate::ThreadPool;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -30,6 +31,8 @@ pub(crate) fn current() -> Option<Rc<WorkerCtx>> {
 /// Per-worker state, owned by its thread.
 pub(crate) struct WorkerCtx {
     index: usize,
+    /// The pool, uncounted as a handle: `ThreadPool::with_current` lends it.
+    pool: ThreadPool,
     shared: Arc<Shared>,
     local: LocalQueue<Job>,
     thread: Thread,
@@ -70,6 +73,7 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
     let ctx = Rc::new(WorkerCtx {
         index,
         rng: Cell::new(crate::sync::rng_seed(index)),
+        pool: ThreadPool::uncounted(shared.clone()),
         shared,
         local,
         thread,
@@ -108,19 +112,24 @@ impl WorkerCtx {
     fn main_loop(&self) -> bool {
         let extra = self.shared.blocking.is_extra(self.index);
         let mut backoff = Backoff::new();
+        // Whether to leave a busy worker's lone queued task to its owner
+        // (see `find_work_inner`): from finding work until spinning ends.
+        let mut patient = true;
         let retire = loop {
             // Checked first: after termination no task may start here (an
             // outside submission racing it is taken back by its submitter).
             if self.shared.sleep.is_terminated() {
                 break false;
             }
-            if let Some(job) = self.find_work() {
+            if let Some(job) = self.find_work_with(patient) {
                 self.execute(job);
                 backoff.reset();
+                patient = true;
                 continue;
             }
             self.start_searching();
             if !backoff.is_completed() {
+                patient = patient && backoff.is_spinning();
                 backoff.snooze();
                 continue;
             }
@@ -143,6 +152,11 @@ impl WorkerCtx {
 
     pub(crate) fn pool_id(&self) -> usize {
         self.shared.id()
+    }
+
+    /// This worker's pool, to lend to the task it runs.
+    pub(crate) fn pool(&self) -> &ThreadPool {
+        &self.pool
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -173,7 +187,7 @@ impl WorkerCtx {
     /// Runs the task a wait is waiting for, inline. Its queue entry is still
     /// queued and is counted when a worker skips it, so a lost claim here
     /// counts nothing.
-    pub(crate) fn execute_awaited(&self, job: Job) {
+    pub(crate) fn execute_awaited(&self, task: &dyn RawTask) {
         struct Awaited<'a>(&'a WorkerCtx);
         impl Runner for Awaited<'_> {
             fn before(&self) {
@@ -184,7 +198,11 @@ impl WorkerCtx {
             }
             fn skipped_cancelled(&self) {}
         }
-        self.execute_with(job, &Awaited(self));
+        if self.shared.sleep.is_broken() {
+            unwind::contain("dropping an abandoned task", || task.abandon());
+        } else {
+            unwind::contain("dropping a task's closure", || task.run(&Awaited(self)));
+        }
     }
 
     fn execute_with(&self, job: Job, runner: &dyn Runner) {
@@ -204,10 +222,17 @@ impl WorkerCtx {
     pub(crate) fn discard_stale_top(&self) {
         while let Some(job) = self.local.pop() {
             if job.is_pending() {
-                self.local.push(job);
                 // A worker may have gone idle while the entry was off the
-                // deque; it was announced once, so announce it again.
-                self.shared.sleep.new_work();
+                // deque, if the deque was empty then: announce it again.
+                // If other entries stayed, a searcher saw work and stayed
+                // awake. Either way this worker runs it at the latest when
+                // its stack unwinds, so this only spreads work, and the
+                // common case skips the fence.
+                let alone = self.shared.stealers[self.index].is_empty();
+                self.local.push(job);
+                if alone {
+                    self.shared.sleep.new_work();
+                }
                 return;
             }
             // Its claim loses: this only counts a cancelled entry.
@@ -226,7 +251,13 @@ impl WorkerCtx {
 
     /// Finds a task, leaving the searching state if it does.
     pub(crate) fn find_work(&self) -> Option<Job> {
-        let job = self.find_work_inner();
+        self.find_work_with(false)
+    }
+
+    /// [`find_work`](Self::find_work); a `patient` searcher does not steal
+    /// the only task in another worker's deque.
+    fn find_work_with(&self, patient: bool) -> Option<Job> {
+        let job = self.find_work_inner(patient);
         if job.is_some() {
             self.stop_searching();
         }
@@ -240,10 +271,17 @@ impl WorkerCtx {
     /// 3. the injector, taking a batch into the local deque;
     /// 4. the other workers' deques, oldest first, from a random victim, so
     ///    idle workers do not all hit the same one; a steal takes half.
+    ///    A `patient` searcher (one that found work within its spinning
+    ///    phase) skips a victim holding one task: that is usually a task
+    ///    its owner just submitted and pops within nanoseconds (a chain of
+    ///    tasks each submitting the next), and stealing it moves the chain
+    ///    to another core at every hop. Once the spinning phase is over
+    ///    the searcher takes it, so a busy owner's task waits at most that
+    ///    long for a thief.
     ///
     /// Steps 3-4 repeat while any queue answered `Retry` (a lost race, not
     /// emptiness).
-    fn find_work_inner(&self) -> Option<Job> {
+    fn find_work_inner(&self, patient: bool) -> Option<Job> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % INJECTOR_INTERVAL == 0 {
@@ -265,6 +303,9 @@ impl WorkerCtx {
             let n = stealers.len();
             let start = self.next_random() % n;
             for victim in (start..n).chain(0..start).filter(|&v| v != self.index) {
+                if patient && stealers[victim].len() <= 1 {
+                    continue;
+                }
                 match stealers[victim].steal_batch_and_pop(&self.local) {
                     Steal::Success(job) => {
                         Counters::bump(&self.counters().stolen);

@@ -4,7 +4,7 @@ use super::header::Header;
 use super::state::CancelOutcome;
 use super::{RawTask, Runner};
 use crate::error::TaskError;
-use crate::sync::{TaskArc, UnsafeCell};
+use crate::sync::UnsafeCell;
 use crate::unwind;
 use std::marker::PhantomData;
 
@@ -61,7 +61,7 @@ pub(crate) trait TaskOutput<T>: RawTask {
     unsafe fn take_output(&self) -> Option<Result<T, TaskError>>;
 
     /// The same task, type-erased, for running it inline.
-    fn into_raw(self: TaskArc<Self>) -> TaskArc<dyn RawTask>;
+    fn as_raw(&self) -> &dyn RawTask;
 }
 
 impl<F, T, V> TaskCell<F, T, V>
@@ -123,7 +123,7 @@ where
         &self.header
     }
 
-    fn run(self: TaskArc<Self>, runner: &dyn Runner) {
+    fn run(&self, runner: &dyn Runner) {
         if !self.header.state.claim() {
             if self.header.state.load().is_cancelled() {
                 runner.skipped_cancelled();
@@ -137,7 +137,7 @@ where
         self.finish(outcome.map_err(TaskError::Panicked));
     }
 
-    fn abandon(self: TaskArc<Self>) {
+    fn abandon(&self) {
         if !self.header.state.claim() {
             return;
         }
@@ -168,7 +168,7 @@ where
         self.output.with_mut(|slot| unsafe { (*slot).take() })
     }
 
-    fn into_raw(self: TaskArc<Self>) -> TaskArc<dyn RawTask> {
+    fn as_raw(&self) -> &dyn RawTask {
         self
     }
 }

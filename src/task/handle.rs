@@ -3,7 +3,7 @@
 use super::cell::TaskOutput;
 use super::state::TakeOutcome;
 use super::wait;
-use super::{Header, Job};
+use super::{Header, RawTask};
 use crate::error::TaskError;
 use crate::sync::{Instant, TaskArc};
 use std::fmt;
@@ -87,7 +87,7 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// Waits until the task finishes or `deadline` passes (never, if
     /// `None`); true if it has finished.
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        wait::wait_finished(self.task.header(), &|| self.job(), deadline)
+        wait::wait_finished(self.task.as_raw(), deadline)
     }
 
     /// Cancels the task if it has not started. Returns true if the task is
@@ -173,9 +173,9 @@ impl<T: Send + 'static> TaskHandle<T> {
         }
     }
 
-    /// A runnable reference to the task, for running it inline.
-    pub(crate) fn job(&self) -> Job {
-        Job::new(self.task.clone().into_raw())
+    /// The type-erased task, for running it inline.
+    pub(crate) fn raw(&self) -> &dyn RawTask {
+        self.task.as_raw()
     }
 
     pub(crate) fn header(&self) -> &Header {

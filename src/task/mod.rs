@@ -52,12 +52,13 @@ pub(crate) trait RawTask: Send + Sync + 'static {
 
     /// Claims the task and runs it to completion on this thread; does nothing
     /// but tell `runner` if the claim loses (already cancelled, or claimed by
-    /// a waiter).
-    fn run(self: TaskArc<Self>, runner: &dyn Runner);
+    /// a waiter). By reference: a wait runs its task inline through the
+    /// handle's reference without touching the count.
+    fn run(&self, runner: &dyn Runner);
 
     /// Claims the task and resolves it with `TaskError::PoolBroken` without
     /// running it; does nothing if the claim loses.
-    fn abandon(self: TaskArc<Self>);
+    fn abandon(&self);
 
     /// PENDING -> CANCELLED; if this call won, drops the closure and notifies.
     fn cancel(&self) -> CancelOutcome;

@@ -10,8 +10,7 @@
 //! work wakes it. Any other thread spins briefly, then parks as a waiter.
 //! DESIGN.md, "The helping wait", argues why this cannot deadlock.
 
-use super::header::Header;
-use super::Job;
+use super::RawTask;
 use crate::sync::{self, Backoff, Instant, Thread};
 use crate::worker::{self, WorkerCtx};
 use std::time::Duration;
@@ -22,7 +21,7 @@ pub(crate) trait Awaited {
     /// True once the wait is over.
     fn is_ready(&self) -> bool;
     /// A still-pending awaited task of the pool `pool_id`, to run inline.
-    fn pending_job(&self, pool_id: usize) -> Option<Job>;
+    fn pending_task(&self, pool_id: usize) -> Option<&dyn RawTask>;
     /// Registers `thread` to be unparked when the wait is over. Returns false
     /// (registering nothing) if it already is.
     fn add_waiter(&self, thread: &Thread) -> bool;
@@ -31,41 +30,32 @@ pub(crate) trait Awaited {
 }
 
 /// One task: ready when it has finished.
-struct OneTask<'a> {
-    header: &'a Header,
-    job: &'a dyn Fn() -> Job,
-}
+struct OneTask<'a>(&'a dyn RawTask);
 
 impl Awaited for OneTask<'_> {
     fn is_ready(&self) -> bool {
-        self.header.state.load().is_finished()
+        self.0.header().state.load().is_finished()
     }
 
-    fn pending_job(&self, pool_id: usize) -> Option<Job> {
-        self.header.is_pending_in(pool_id).then(self.job)
+    fn pending_task(&self, pool_id: usize) -> Option<&dyn RawTask> {
+        self.0.header().is_pending_in(pool_id).then_some(self.0)
     }
 
     fn add_waiter(&self, thread: &Thread) -> bool {
-        self.header.add_waiter(thread)
+        self.0.header().add_waiter(thread)
     }
 
     fn remove_waiter(&self, thread: &Thread) {
-        self.header.remove_waiter(thread);
+        self.0.header().remove_waiter(thread);
     }
 }
 
-/// Waits until the task behind `header` has finished, or `deadline` passes.
-/// `job` makes a runnable reference to the task, for running it inline.
-/// Returns true if the task has finished.
-pub(crate) fn wait_finished(
-    header: &Header,
-    job: &dyn Fn() -> Job,
-    deadline: Option<Instant>,
-) -> bool {
-    if header.state.load().is_finished() {
+/// Waits until `task` has finished, or `deadline` passes; true if it has.
+pub(crate) fn wait_finished(task: &dyn RawTask, deadline: Option<Instant>) -> bool {
+    if task.header().state.load().is_finished() {
         return true;
     }
-    wait_until(&OneTask { header, job }, deadline)
+    wait_until(&OneTask(task), deadline)
 }
 
 /// Waits until `awaited` is ready, or `deadline` passes; true if it is ready.
@@ -95,9 +85,9 @@ fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<
         }
         // (1) An awaited task first: if one is still pending, run it here.
         // Its queue entry becomes stale; whoever pops it finds the claim lost.
-        if let Some(job) = awaited.pending_job(ctx.pool_id()) {
+        if let Some(task) = awaited.pending_task(ctx.pool_id()) {
             ctx.stop_searching();
-            ctx.execute_awaited(job);
+            ctx.execute_awaited(task);
             ctx.discard_stale_top();
             continue;
         }

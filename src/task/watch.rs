@@ -10,7 +10,7 @@
 use super::handle::TaskHandle;
 use super::inbox::Inbox;
 use super::wait::{self, Awaited};
-use super::Job;
+use super::RawTask;
 use crate::sync::{Arc, Instant, Thread};
 use std::cell::Cell;
 
@@ -104,7 +104,7 @@ impl<T: Send + 'static> Awaited for WatchSet<T> {
         self.inbox.has_finished()
     }
 
-    fn pending_job(&self, pool_id: usize) -> Option<Job> {
+    fn pending_task(&self, pool_id: usize) -> Option<&dyn RawTask> {
         let (pool, mut index) = self.pending_scan.get();
         if pool != pool_id {
             index = 0;
@@ -118,7 +118,7 @@ impl<T: Send + 'static> Awaited for WatchSet<T> {
         let next = found.map_or(self.slots.len(), |offset| index + offset);
         self.pending_scan.set((pool_id, next));
         let handle = self.slots.get(next)?.as_ref()?;
-        Some(handle.job())
+        Some(handle.raw())
     }
 
     fn add_waiter(&self, thread: &Thread) -> bool {
