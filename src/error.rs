@@ -205,7 +205,13 @@ impl<T> fmt::Display for TimeoutError<T> {
 impl<T> std::error::Error for TimeoutError<T> {}
 
 /// A caught panic: its message, and its payload for re-raising.
-pub struct Panic {
+///
+/// One pointer wide, so that a `Result<T, TaskError>` (in every task's
+/// result slot, and per item in [`ThreadPool::map`](crate::ThreadPool::map)
+/// chunks) is barely larger than `T`: panics are rare, their box is cheap.
+pub struct Panic(Box<PanicInner>);
+
+struct PanicInner {
     message: String,
     payload: Box<dyn Any + Send + 'static>,
 }
@@ -219,25 +225,25 @@ impl Panic {
         } else {
             "Box<dyn Any>".to_owned()
         };
-        Self { message, payload }
+        Self(Box::new(PanicInner { message, payload }))
     }
 
     /// The message the task panicked with (`"Box<dyn Any>"` for a payload
     /// that is not a string).
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The original payload, for [`std::panic::resume_unwind`].
     pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
-        self.payload
+        self.0.payload
     }
 }
 
 impl fmt::Debug for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Panic")
-            .field("message", &self.message)
+            .field("message", &self.0.message)
             .finish()
     }
 }
@@ -338,5 +344,17 @@ impl std::error::Error for BuildError {
             BuildErrorKind::Spawn(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod size_tests {
+    use super::TaskError;
+    use std::mem::size_of;
+
+    #[test]
+    fn a_task_result_is_two_words_for_a_word_sized_value() {
+        assert_eq!(size_of::<TaskError>(), 16);
+        assert_eq!(size_of::<Result<u64, TaskError>>(), 16);
     }
 }

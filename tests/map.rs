@@ -84,6 +84,37 @@ fn a_panicking_item_is_its_own_error_and_the_rest_still_run() {
 }
 
 #[test]
+fn back_to_back_panics_and_a_panicking_last_item_keep_their_places() {
+    let pool = ThreadPool::new(2).unwrap();
+    let panics = |i: u32| i % 4 == 1 || i % 4 == 2 || i == 99;
+    let out: Vec<_> = pool
+        .map(
+            move |i: u32| {
+                if panics(i) {
+                    panic!("item {i}");
+                }
+                i
+            },
+            0..100u32,
+        )
+        .chunk_size(4)
+        .collect();
+    assert_eq!(out.len(), 100);
+    for (i, r) in (0u32..).zip(out) {
+        match r {
+            Ok(v) => {
+                assert!(!panics(i), "item {i} should have panicked");
+                assert_eq!(v, i);
+            }
+            Err(e) => {
+                assert!(panics(i), "item {i} should not have panicked");
+                assert_eq!(e.panic_message(), Some(format!("item {i}").as_str()));
+            }
+        }
+    }
+}
+
+#[test]
 fn nothing_runs_before_the_first_next() {
     let pool = ThreadPool::new(2).unwrap();
     let pulled = Arc::new(AtomicUsize::new(0));
