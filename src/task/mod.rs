@@ -6,15 +6,19 @@
 //! holds it as a [`TaskHandle`](handle::TaskHandle) (typed by the output).
 //! The state machine is in [`state`]; DESIGN.md has the long story.
 //!
-//! Access rules for the cell's `UnsafeCell`s (each SAFETY comment cites one):
-//! 1. `func` is written only by the constructor. Afterwards only the thread
-//!    whose CAS moved the state out of PENDING (claim -> RUNNING, or
-//!    cancel -> CANCELLED) may touch it, exactly once, to move the closure
-//!    out. The CAS makes that thread unique.
-//! 2. `output` is written only by the claimer, before `complete` (a Release
-//!    RMW). It is read only by the thread whose `take` set TAKEN on a
-//!    terminal state (an Acquire RMW that follows `complete` in the
-//!    modification order). TAKEN is set once, so that thread is unique.
+//! The closure and the outcome share one `UnsafeCell` slot (a task holds
+//! one of them at a time, and the cell stays small). Access rules for it
+//! (each SAFETY comment cites one):
+//! 1. The constructor puts the closure in. Afterwards only the thread whose
+//!    CAS moved the state out of PENDING (claim -> RUNNING, or cancel ->
+//!    CANCELLED) may touch the slot, first to move the closure out. The CAS
+//!    makes that thread unique.
+//! 2. The outcome is written only by the claimer, before `complete` (a
+//!    Release RMW), and is the claimer's last touch of the slot. It is read
+//!    only by the thread whose `take` set TAKEN on a terminal state (an
+//!    Acquire RMW that follows `complete` in the modification order). TAKEN
+//!    is set once, so that thread is unique; a cancelled task's slot (empty)
+//!    is never read.
 //! 3. `Drop` of the cell has `&mut self`: whatever rules 1-2 left behind (a
 //!    never-claimed closure, a never-taken value) is dropped there.
 
