@@ -21,6 +21,25 @@ fn hop<S: Submit>(sub: S, left: u64, done: Filler<()>) {
     drop(sub.submit(move || hop(next, left - 1, done)));
 }
 
+/// stealpool's idiom inside a task: the pool lent by `with_current`
+/// instead of a cloned handle moved into each hop.
+fn hop_stealpool(left: u64, done: Filler<()>) {
+    if left == 0 {
+        done.fill(());
+        return;
+    }
+    stealpool::ThreadPool::with_current(|pool| {
+        drop(pool.submit(move || hop_stealpool(left - 1, done)));
+    })
+    .expect("runs on the pool");
+}
+
+fn chain_stealpool(pool: &stealpool::ThreadPool) {
+    let (done, wait) = slot::new();
+    drop(pool.submit(move || hop_stealpool(DEPTH - 1, done)));
+    wait.wait();
+}
+
 /// One chain of `DEPTH` hops, started from outside.
 fn chain<S: Submit>(sub: &S) {
     let (done, wait) = slot::new();
@@ -53,7 +72,11 @@ fn chained(c: &mut Criterion) {
     let workers = peers::measure::cpus();
     let mut group = c.benchmark_group("chained_per_hop");
     peers::measure::flat(&mut group);
-    bench_peer(&mut group, peers::stealpool::new(workers));
+    let pool = peers::stealpool::new(workers);
+    group.bench_function("stealpool with_current", |b| {
+        b.iter_custom(|iters| per_hop(iters, || chain_stealpool(&pool.sub)))
+    });
+    bench_peer(&mut group, pool);
     bench_peer(&mut group, peers::simple::new(workers));
     bench_peer(&mut group, peers::threadpool::new(workers));
     bench_peer(&mut group, peers::rayon_spawn::new(workers));
