@@ -187,7 +187,7 @@ impl WorkerCtx {
     /// Runs the task a wait is waiting for, inline. Its queue entry is still
     /// queued and is counted when a worker skips it, so a lost claim here
     /// counts nothing.
-    pub(crate) fn execute_awaited(&self, task: &dyn RawTask) {
+    fn execute_awaited(&self, task: &dyn RawTask) {
         struct Awaited<'a>(&'a WorkerCtx);
         impl Runner for Awaited<'_> {
             fn before(&self) {
@@ -213,30 +213,44 @@ impl WorkerCtx {
         }
     }
 
-    /// Drops stale entries from the top of this worker's deque, up to the
-    /// first pending one, which goes back on top. A wait that ran its
-    /// awaited task inline leaves that task's entry queued, and a nested
-    /// fork-join runs nearly every node that way: without this, the deque
-    /// (and every finished task it references) grows with the whole tree
-    /// until the main loop pops it.
-    pub(crate) fn discard_stale_top(&self) {
+    /// Runs `task`, which a wait on this worker awaits and found pending.
+    ///
+    /// If it is the newest pending entry of this worker's deque (a task
+    /// waiting on the child it submitted last), it is popped and run as a
+    /// queue entry, so no stale entry stays behind. Otherwise it is claimed
+    /// through the handle's reference and its entry, wherever it is, goes
+    /// stale; it sits under the newer entry found on top here (still
+    /// pending, and put back), and is dropped by whichever pop meets it
+    /// next. Stale entries met on top on the way are dropped, so a nested
+    /// fork-join does not keep its finished nodes queued (fib(25) once kept
+    /// all 242,785).
+    pub(crate) fn run_awaited(&self, task: &dyn RawTask) {
         while let Some(job) = self.local.pop() {
-            if job.is_pending() {
-                // A worker may have gone idle while the entry was off the
-                // deque, if the deque was empty then: announce it again.
-                // If other entries stayed, a searcher saw work and stayed
-                // awake. Either way this worker runs it at the latest when
-                // its stack unwinds, so this only spreads work, and the
-                // common case skips the fence.
-                let alone = self.shared.stealers[self.index].is_empty();
-                self.local.push(job);
-                if alone {
-                    self.shared.sleep.new_work();
-                }
+            if job.is(task) {
+                self.execute(job);
                 return;
+            }
+            if job.is_pending() {
+                self.put_back(job);
+                break;
             }
             // Its claim loses: this only counts a cancelled entry.
             self.execute(job);
+        }
+        self.execute_awaited(task);
+    }
+
+    /// Puts a pending entry just popped back on top of this deque.
+    fn put_back(&self, job: Job) {
+        // A worker may have gone idle while the entry was off the deque, if
+        // the deque was empty then: announce it again. If other entries
+        // stayed, a searcher saw work and stayed awake. Either way this
+        // worker runs it at the latest when its stack unwinds, so this only
+        // spreads work, and the common case skips the fence.
+        let alone = self.shared.stealers[self.index].is_empty();
+        self.local.push(job);
+        if alone {
+            self.shared.sleep.new_work();
         }
     }
 

@@ -94,6 +94,14 @@ impl Job {
             .is_some_and(|task| task.header().state.load().is_pending())
     }
 
+    /// True if this entry refers to `task`.
+    #[inline]
+    pub(crate) fn is(&self, task: &dyn RawTask) -> bool {
+        self.0.as_ref().is_some_and(|mine| {
+            std::ptr::addr_eq(TaskArc::as_ptr(mine), task as *const dyn RawTask)
+        })
+    }
+
     /// Resolves the task as abandoned if it has not started.
     pub(crate) fn abandon(mut self) {
         if let Some(task) = self.0.take() {

@@ -83,12 +83,12 @@ fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<
         if deadline_passed(deadline) {
             break false;
         }
-        // (1) An awaited task first: if one is still pending, run it here.
-        // Its queue entry becomes stale; whoever pops it finds the claim lost.
+        // (1) An awaited task first: if one is still pending, run it here
+        // (popped off this deque if it is on top; otherwise its queue entry
+        // becomes stale and whoever pops it finds the claim lost).
         if let Some(task) = awaited.pending_task(ctx.pool_id()) {
             ctx.stop_searching();
-            ctx.execute_awaited(task);
-            ctx.discard_stale_top();
+            ctx.run_awaited(task);
             continue;
         }
         // (2) Help: run other work while the awaited tasks run elsewhere
