@@ -131,8 +131,7 @@ impl ThreadPool {
     /// # Ok::<(), stealpool::BuildError>(())
     /// ```
     pub fn with_current<R>(f: impl FnOnce(&ThreadPool) -> R) -> Option<R> {
-        let ctx = worker::current()?;
-        Some(f(ctx.pool()))
+        worker::with_worker(|ctx| f(ctx.pool()))
     }
 
     /// The number of regular worker threads.
@@ -207,8 +206,8 @@ impl ThreadPool {
         if flags.broken() {
             return Err(SubmitError::Broken(f));
         }
-        let inside = worker::current().filter(|w| w.pool_id() == shared.id());
-        if inside.is_none() && flags.shutdown() {
+        let inside = worker::with_worker(|w| w.pool_id() == shared.id()).unwrap_or(false);
+        if !inside && flags.shutdown() {
             return Err(SubmitError::Shutdown(f));
         }
         let cell = TaskArc::new(TaskCell::<F, T, V>::new(f, shared.id()));
@@ -216,8 +215,10 @@ impl ThreadPool {
         // becomes the handle at the end (one count increment per task).
         let job = Job::new(cell.clone());
         match inside {
-            Some(ctx) => ctx.push_local(job),
-            None => {
+            // `inside` was just seen on this thread, so the closure runs (if
+            // it could not, dropping `job` would resolve the task abandoned).
+            true => drop(worker::with_worker(move |ctx| ctx.push_local(job))),
+            false => {
                 shared.injector.push(job);
                 Counters::bump_shared(&shared.stats.shared.submitted);
                 let flags = shared.sleep.new_outside_work();

@@ -16,16 +16,33 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 
+// `const`-initialized on std (no lazy-init check on every `current()` call,
+// which every submit and wait makes); loom's `thread_local!` does not accept
+// that form.
+#[cfg(not(stealpool_loom))]
 thread_local! {
-    // Not `const`-initialized: loom's `thread_local!` does not accept that
-    // form, and the lazy check costs one branch per `current()` call.
-    #[allow(clippy::missing_const_for_thread_local)]
+    static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
+}
+#[cfg(stealpool_loom)]
+thread_local! {
     static CURRENT: RefCell<Option<Rc<WorkerCtx>>> = RefCell::new(None);
 }
 
 /// The worker running on this thread, if any.
 pub(crate) fn current() -> Option<Rc<WorkerCtx>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// Calls `f` with the worker running on this thread, if any, without
+/// touching the context's count (the hot paths: submit, wait, with_current).
+/// The thread-local stays borrowed (shared) while `f` runs, which may nest:
+/// only the worker's own start and exit borrow it mutably, outside any task.
+#[inline]
+pub(crate) fn with_worker<R>(f: impl FnOnce(&WorkerCtx) -> R) -> Option<R> {
+    CURRENT
+        .try_with(move |c| c.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
 }
 
 /// Per-worker state, owned by its thread.

@@ -63,10 +63,8 @@ pub(crate) fn wait_until(awaited: &dyn Awaited, deadline: Option<Instant>) -> bo
     if awaited.is_ready() {
         return true;
     }
-    match worker::current() {
-        Some(ctx) => wait_on_worker_cold(&ctx, awaited, deadline),
-        None => wait_blocking_cold(awaited, deadline),
-    }
+    worker::with_worker(|ctx| wait_on_worker_cold(ctx, awaited, deadline))
+        .unwrap_or_else(|| wait_blocking_cold(awaited, deadline))
 }
 
 fn deadline_passed(deadline: Option<Instant>) -> bool {
