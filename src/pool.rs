@@ -214,24 +214,23 @@ impl ThreadPool {
         // Two references: the queue entry now, and `cell` itself, which
         // becomes the handle at the end (one count increment per task).
         let job = Job::new(cell.clone());
-        match inside {
+        if inside {
             // `inside` was just seen on this thread, so the closure runs (if
             // it could not, dropping `job` would resolve the task abandoned).
-            true => drop(worker::with_worker(move |ctx| ctx.push_local(job))),
-            false => {
-                shared.injector.push(job);
-                Counters::bump_shared(&shared.stats.shared.submitted);
-                let flags = shared.sleep.new_outside_work();
-                if flags.shutdown() {
-                    // Raced with shutdown: take the task back if no worker
-                    // has claimed it; if one has, it was accepted and runs.
-                    if let Some(f) = cell.retract() {
-                        return Err(if flags.broken() {
-                            SubmitError::Broken(f)
-                        } else {
-                            SubmitError::Shutdown(f)
-                        });
-                    }
+            let _ = worker::with_worker(move |ctx| ctx.push_local(job));
+        } else {
+            shared.injector.push(job);
+            Counters::bump_shared(&shared.stats.shared.submitted);
+            let flags = shared.sleep.new_outside_work();
+            if flags.shutdown() {
+                // Raced with shutdown: take the task back if no worker
+                // has claimed it; if one has, it was accepted and runs.
+                if let Some(f) = cell.retract() {
+                    return Err(if flags.broken() {
+                        SubmitError::Broken(f)
+                    } else {
+                        SubmitError::Shutdown(f)
+                    });
                 }
             }
         }

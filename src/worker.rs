@@ -198,7 +198,11 @@ impl WorkerCtx {
     /// Runs one job from a queue, containing panics from dropping its
     /// closure or value.
     pub(crate) fn execute(&self, job: Job) {
-        self.execute_with(job, self);
+        if self.shared.sleep.is_broken() {
+            unwind::contain("dropping an abandoned task", || job.abandon());
+        } else {
+            unwind::contain("dropping a task's closure or value", || job.run(self));
+        }
     }
 
     /// Runs the task a wait is waiting for, inline. Its queue entry is still
@@ -219,14 +223,6 @@ impl WorkerCtx {
             unwind::contain("dropping an abandoned task", || task.abandon());
         } else {
             unwind::contain("dropping a task's closure", || task.run(&Awaited(self)));
-        }
-    }
-
-    fn execute_with(&self, job: Job, runner: &dyn Runner) {
-        if self.shared.sleep.is_broken() {
-            unwind::contain("dropping an abandoned task", || job.abandon());
-        } else {
-            unwind::contain("dropping a task's closure or value", || job.run(runner));
         }
     }
 

@@ -85,15 +85,23 @@ where
         }
     }
 
+    /// Moves the slot's content out, leaving it empty.
+    ///
+    /// # Safety
+    /// The caller must be the slot's one accessing thread under rule 1 (it
+    /// won claim or cancel) or rule 2 (its `take` returned `Taken`).
+    unsafe fn take_slot(&self) -> Slot<F, T> {
+        // SAFETY: this function's caller holds the slot alone (`# Safety`).
+        self.slot
+            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Slot::Empty) })
+    }
+
     /// Moves the closure out. Only the winner of the PENDING transition
     /// may call this (rule 1).
     fn take_func(&self) -> F {
         // SAFETY: rule 1: every caller has just won claim or cancel, the only
         // ways out of PENDING, so no other thread touches the slot.
-        let slot = self
-            .slot
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Slot::Empty) });
-        match slot {
+        match unsafe { self.take_slot() } {
             Slot::Func(func) => func,
             _ => unwind::invariant_broken("task closure taken twice"),
         }
@@ -177,10 +185,7 @@ where
 {
     unsafe fn take_output(&self) -> Option<Result<T, TaskError>> {
         // SAFETY: rule 2, upheld by this function's caller (see `# Safety`).
-        let slot = self
-            .slot
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Slot::Empty) });
-        match slot {
+        match unsafe { self.take_slot() } {
             Slot::Out(outcome) => Some(outcome),
             _ => None,
         }
