@@ -8,6 +8,7 @@
 //! "deadlocked (timed out)"; its threads are left parked.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use peers::fib::fib_stealpool;
 use peers::{Join, Pool, Submit};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -27,23 +28,9 @@ fn fib_seq(n: u64) -> u64 {
     fib_seq(n - 1) + fib_seq(n - 2)
 }
 
-/// stealpool's own idiom: `ThreadPool::with_current` (the pool lent by
-/// reference, no count touched), `submit`, `result()`.
-fn fib_stealpool(n: u64) -> u64 {
-    if n < 2 {
-        return n;
-    }
-    let (a, b) = ThreadPool::with_current(|pool| {
-        let a = pool.submit(move || fib_stealpool(n - 1)).unwrap();
-        let b = pool.submit(move || fib_stealpool(n - 2)).unwrap();
-        (a, b)
-    })
-    .expect("runs on the pool");
-    a.result().unwrap() + b.result().unwrap()
-}
-
-/// The same with `ThreadPool::current()`, which returns an owned handle
-/// (two shared-counter increments and decrements per node).
+/// `peers::fib::fib_stealpool` (stealpool's idiom) with
+/// `ThreadPool::current()` instead, which returns an owned handle (two
+/// shared-counter increments and decrements per node).
 fn fib_stealpool_owned(n: u64) -> u64 {
     if n < 2 {
         return n;

@@ -10,9 +10,12 @@
 //! Each figure is the median of a few runs. `cargo bench` has the full
 //! suite with more peers (threadpool, rayon, tokio).
 
+#[path = "../benches/peers/fib.rs"]
+mod fib;
 #[path = "../benches/peers/simple_pool.rs"]
 mod simple_pool;
 
+use fib::fib_stealpool;
 use simple_pool::{SimplePool, SimpleSpawner};
 use std::hint::black_box;
 use std::sync::mpsc;
@@ -94,19 +97,6 @@ fn tiny_simple(pool: &SimplePool, n: u64) -> f64 {
 
 // 2. Nested fork-join: fib where every node submits both children and
 // blocks on them.
-
-fn fib_stealpool(n: u64) -> u64 {
-    if n < 2 {
-        return n;
-    }
-    let (a, b) = ThreadPool::with_current(|pool| {
-        let a = pool.submit(move || fib_stealpool(n - 1)).unwrap();
-        let b = pool.submit(move || fib_stealpool(n - 2)).unwrap();
-        (a, b)
-    })
-    .expect("runs on the pool");
-    a.result().unwrap() + b.result().unwrap()
-}
 
 fn fib_simple(pool: &SimpleSpawner, n: u64) -> u64 {
     if n < 2 {

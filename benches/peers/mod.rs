@@ -4,6 +4,7 @@
 //! report through.
 #![allow(dead_code)]
 
+pub(crate) mod fib;
 pub(crate) mod inline;
 pub(crate) mod measure;
 pub(crate) mod rayon_spawn;
