@@ -1,32 +1,21 @@
 //! The untyped part of a task: its state word and the three ways a finished
-//! task tells the world (blocking waiters, an async waker, done callbacks).
+//! task tells the world (blocking waiters, an async waker, done callbacks),
+//! which live in [`LazyListeners`] until someone registers.
 
-use super::callbacks::{Callback, CallbackList};
+use super::callbacks::Callback;
 use super::inbox::Inbox;
+use super::listeners::{LazyListeners, Waiter};
 use super::state::{Snapshot, State, CALLBACKS, WAITERS, WAKER};
-use crate::sync::{Arc, AtomicWaker, Mutex, Thread};
+use crate::sync::{Arc, Thread};
 use crate::unwind;
-
-/// Someone told of completion through the waiter list.
-enum Waiter {
-    /// A thread parked in a blocking wait on this task alone.
-    Thread(Thread),
-    /// A set of handles (`as_completed`, `wait`) that knows this task as
-    /// the given index.
-    Inbox(Arc<Inbox>, usize),
-}
 
 /// State word plus completion notification, shared by every task type.
 pub(crate) struct Header {
     pub(crate) state: State,
-    /// Parked threads and watching sets; drained by the completer. Boxed:
-    /// most tasks never get a waiter past the spin phase, and every task
-    /// carries this field (16 bytes instead of 32). The extra allocation is
-    /// the point, hence the allow.
-    #[allow(clippy::box_collection)]
-    waiters: Mutex<Option<Box<Vec<Waiter>>>>,
-    waker: AtomicWaker,
-    callbacks: CallbackList,
+    /// Created by the first registration, always before its flag is set: a
+    /// completer that sees a flag in the state word finds them (the flag's
+    /// RMW orders after the publishing CAS).
+    listeners: LazyListeners,
     /// Identifies the pool the task was submitted to: a worker of that pool
     /// may run it inline while waiting for it.
     pub(crate) pool_id: usize,
@@ -36,9 +25,7 @@ impl Header {
     pub(crate) fn new(pool_id: usize) -> Self {
         Self {
             state: State::new(),
-            waiters: Mutex::new(None),
-            waker: AtomicWaker::new(),
-            callbacks: CallbackList::new(),
+            listeners: LazyListeners::new(),
             pool_id,
         }
     }
@@ -47,9 +34,15 @@ impl Header {
     /// returned `prev`. Called exactly once per task, by that transition's
     /// winner.
     pub(crate) fn notify(&self, prev: Snapshot) {
+        if !(prev.has(WAITERS) || prev.has(WAKER) || prev.has(CALLBACKS)) {
+            return;
+        }
+        let Some(listeners) = self.listeners.get() else {
+            unwind::invariant_broken("a notification flag without listeners");
+        };
         if prev.has(WAITERS) {
-            let waiters = self.waiters.lock().take();
-            for waiter in waiters.into_iter().flat_map(|list| *list) {
+            let waiters = std::mem::take(&mut *listeners.waiters.lock());
+            for waiter in waiters {
                 match waiter {
                     Waiter::Thread(thread) => thread.unpark(),
                     Waiter::Inbox(inbox, index) => inbox.post(index),
@@ -57,10 +50,10 @@ impl Header {
             }
         }
         if prev.has(WAKER) {
-            self.waker.wake();
+            listeners.waker.wake();
         }
         if prev.has(CALLBACKS) {
-            for callback in self.callbacks.close() {
+            for callback in listeners.callbacks.close() {
                 unwind::contain("a done callback", callback);
             }
         }
@@ -87,11 +80,11 @@ impl Header {
     /// completer's drain (under the same lock) either finds it or the
     /// register already saw the task finished. False if it had.
     fn push_waiter(&self, waiter: Waiter) -> bool {
-        let mut waiters = self.waiters.lock();
+        let mut waiters = self.listeners.get_or_init().waiters.lock();
         if self.state.register(WAITERS).is_finished() {
             return false;
         }
-        waiters.get_or_insert_with(Box::default).push(waiter);
+        waiters.push(waiter);
         true
     }
 
@@ -107,29 +100,30 @@ impl Header {
     }
 
     fn remove_where(&self, is_it: impl Fn(&Waiter) -> bool) {
-        let mut waiters = self.waiters.lock();
-        let Some(list) = waiters.as_mut() else {
+        let Some(listeners) = self.listeners.get() else {
             return;
         };
-        if let Some(i) = list.iter().position(is_it) {
-            list.swap_remove(i);
+        let mut waiters = listeners.waiters.lock();
+        if let Some(i) = waiters.iter().position(is_it) {
+            waiters.swap_remove(i);
         }
     }
 
     /// Registers an async waker. Returns the snapshot the flag was set on: if
     /// it is finished the caller must not return `Pending`.
     pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> Snapshot {
-        self.waker.register(waker);
+        self.listeners.get_or_init().waker.register(waker);
         self.state.register(WAKER)
     }
 
     /// Adds a done callback, or runs it now on this thread if the task has
     /// already finished.
     pub(crate) fn add_callback(&self, callback: Callback) {
+        let listeners = self.listeners.get_or_init();
         let callback = if self.state.register(CALLBACKS).is_finished() {
             Err(callback)
         } else {
-            self.callbacks.push(callback)
+            listeners.callbacks.push(callback)
         };
         if let Err(callback) = callback {
             unwind::contain("a done callback", callback);

@@ -28,6 +28,7 @@ mod future;
 pub(crate) mod handle;
 mod header;
 pub(crate) mod inbox;
+mod listeners;
 pub(crate) mod state;
 pub(crate) mod wait;
 pub(crate) mod watch;
