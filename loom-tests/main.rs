@@ -25,9 +25,22 @@ use std::sync::Arc;
 /// oracles, not part of the protocol, and loom runs one modelled thread at a
 /// time on one OS thread, so they are always exact.
 pub(crate) fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
+    run_model(name, loom::model::Builder::new(), f);
+}
+
+/// [`model`] with at least `min` preemptions, whatever the environment asks
+/// for: for a model whose bug needs that many to show (each such model says
+/// which mutation it was checked against).
+pub(crate) fn model_preempting(name: &str, min: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(builder.preemption_bound.map_or(min, |n| n.max(min)));
+    run_model(name, builder, f);
+}
+
+fn run_model(name: &str, builder: loom::model::Builder, f: impl Fn() + Sync + Send + 'static) {
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = runs.clone();
-    loom::model::Builder::new().check(move || {
+    builder.check(move || {
         counted.fetch_add(1, Relaxed);
         f();
     });
