@@ -259,6 +259,24 @@ fn an_empty_input_yields_nothing() {
 }
 
 #[test]
+fn size_hint_brackets_what_is_left_at_every_step() {
+    let pool = ThreadPool::new(2).unwrap();
+    let mut it = pool.map(|x: u32| x, 0..1000u32).chunk_size(64);
+    assert_eq!(it.size_hint(), (0, Some(1000)));
+    let mut left = 1000;
+    while let Some(r) = it.next() {
+        r.unwrap();
+        left -= 1;
+        let (lo, hi) = it.size_hint();
+        assert!(lo <= left && hi == Some(left), "{lo}..{hi:?} around {left}");
+    }
+    assert_eq!(left, 0);
+    assert_eq!(it.size_hint(), (0, Some(0)));
+    // An endless input has no upper bound.
+    assert_eq!(pool.map(|x: u64| x, 0..).size_hint().1, None);
+}
+
+#[test]
 fn after_shutdown_every_item_is_a_shutdown_error() {
     let pool = ThreadPool::new(2).unwrap();
     pool.shutdown();

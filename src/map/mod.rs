@@ -11,12 +11,14 @@ use crate::error::TaskError;
 use crate::pool::ThreadPool;
 use crate::sync::{Arc, AtomicBool, Instant};
 use crate::task::handle::TaskHandle;
-use crate::unwind;
+use chunk::{run_chunk, ChunkOut, Ready};
 use std::collections::VecDeque;
 use std::fmt;
 use std::iter::FusedIterator;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
+
+mod chunk;
 
 /// Work per automatically sized chunk: large against what a chunk costs
 /// to submit and collect (a few µs once the waiting consumer has to be
@@ -28,12 +30,6 @@ const TARGET_CHUNK_NANOS: u64 = 200_000;
 const MAX_AUTO_CHUNK: usize = 16_384;
 /// Chunks in flight per worker by default.
 const WINDOW_PER_WORKER: usize = 4;
-
-/// What one chunk hands back: a result per item run, and how long they took.
-struct ChunkOut<T> {
-    results: Vec<Result<T, TaskError>>,
-    nanos: u64,
-}
 
 /// One entry of the window, in input order.
 enum Slot<T> {
@@ -52,7 +48,7 @@ pub struct Map<I: Iterator, F, T: Send + 'static> {
     input: Option<I>,
     window: VecDeque<Slot<T>>,
     /// Results of the oldest chunk, not yet handed out.
-    ready: std::vec::IntoIter<Result<T, TaskError>>,
+    ready: Ready<T>,
     /// Errors still to hand out for the oldest entry, when it failed whole.
     failed: Option<(TaskError, usize)>,
     chunk_size: Option<usize>,
@@ -103,7 +99,7 @@ impl ThreadPool {
             func: Arc::new(f),
             input: Some(items.into_iter()),
             window: VecDeque::new(),
-            ready: Vec::new().into_iter(),
+            ready: Ready::empty(),
             failed: None,
             chunk_size: None,
             max_window: WINDOW_PER_WORKER * self.max_workers(),
@@ -201,8 +197,8 @@ where
             Some(Slot::Chunk(handle, len)) => match handle.result() {
                 Ok(out) => {
                     self.measured.0 += out.nanos;
-                    self.measured.1 += out.results.len() as u64;
-                    self.ready = out.results.into_iter();
+                    self.measured.1 += out.len() as u64;
+                    self.ready = Ready::new(out);
                 }
                 Err(error) => self.failed = Some((error, len)),
             },
@@ -210,6 +206,35 @@ where
             None => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Hands out the next outcome once the open chunk is used up: a failed
+    /// entry's errors, or the next chunk's, after topping up the window.
+    #[inline(never)]
+    fn next_from_window(&mut self) -> Option<Result<T, TaskError>> {
+        loop {
+            if let Some(result) = self.ready.next() {
+                return Some(result);
+            }
+            if let Some(error) = repeat_error(&mut self.failed) {
+                return Some(Err(error));
+            }
+            if self.finished {
+                return None;
+            }
+            self.fill_window();
+            match self.open_oldest() {
+                Ok(true) => self.fill_window(),
+                Ok(false) => {
+                    self.finished = true;
+                    return None;
+                }
+                Err(()) => {
+                    self.abandon();
+                    return Some(Err(TaskError::Timeout));
+                }
+            }
+        }
     }
 
     /// Ends the iteration early, stopping everything still in flight.
@@ -232,36 +257,6 @@ impl<I: Iterator, F, T: Send + 'static> Map<I, F, T> {
             }
         }
     }
-}
-
-/// Runs `f` on each item until `stop`; a panic is the outcome of the item
-/// that raised it, and the items after it still run. One panic guard covers
-/// a whole run of items rather than each one, so `f` inlines into the loop;
-/// after a panic a new guard picks up at the next item.
-fn run_chunk<A, T>(f: &impl Fn(A) -> T, items: Vec<A>, stop: &AtomicBool) -> ChunkOut<T> {
-    let start = Instant::now();
-    let mut results = Vec::with_capacity(items.len());
-    let mut items = items.into_iter();
-    loop {
-        let run = unwind::catch(|| {
-            for item in &mut items {
-                // ORDERING: see `stop_in_flight`; a late stop only costs
-                // finished work.
-                if stop.load(Relaxed) {
-                    return;
-                }
-                results.push(Ok(f(item)));
-            }
-        });
-        match run {
-            Ok(()) => break,
-            // The item that panicked was taken from `items` and pushed
-            // nothing: its slot in order is this one.
-            Err(panic) => results.push(Err(TaskError::Panicked(panic))),
-        }
-    }
-    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    ChunkOut { results, nanos }
 }
 
 /// One error per item of a chunk that failed whole. Only the first can carry
@@ -293,30 +288,38 @@ where
 {
     type Item = Result<T, TaskError>;
 
+    /// The common case, handing out the next outcome of the open chunk,
+    /// inlines into the caller's loop; opening the next chunk does not.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(result) = self.ready.next() {
-                return Some(result);
-            }
-            if let Some(error) = repeat_error(&mut self.failed) {
-                return Some(Err(error));
-            }
-            if self.finished {
-                return None;
-            }
-            self.fill_window();
-            match self.open_oldest() {
-                Ok(true) => self.fill_window(),
-                Ok(false) => {
-                    self.finished = true;
-                    return None;
-                }
-                Err(()) => {
-                    self.abandon();
-                    return Some(Err(TaskError::Timeout));
-                }
-            }
+        match self.ready.next() {
+            Some(result) => Some(result),
+            None => self.next_from_window(),
         }
+    }
+
+    /// At least the outcomes already in hand; at most those plus every item
+    /// in flight and whatever the input may still hold (a timeout's `Err`
+    /// stands in for the items it cuts off, so it never adds one).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let failed = self.failed.as_ref().map_or(0, |(_, left)| *left);
+        let in_hand = self.ready.len() + failed;
+        if self.finished {
+            return (in_hand, Some(in_hand));
+        }
+        let in_flight: usize = self
+            .window
+            .iter()
+            .map(|slot| match slot {
+                Slot::Chunk(_, len) | Slot::Rejected(len) => *len,
+            })
+            .sum();
+        let input = match &self.input {
+            Some(input) => input.size_hint().1,
+            None => Some(0),
+        };
+        let upper = input.and_then(|rest| rest.checked_add(in_hand + in_flight));
+        (in_hand, upper)
     }
 }
 

@@ -1,0 +1,189 @@
+//! One chunk of a [`Map`](super::Map): running it on a worker, and handing
+//! its outcomes out in order.
+//!
+//! A chunk's outcomes are stored as the values of the items that returned
+//! plus a sparse list of the items that panicked, not as one
+//! `Result<T, TaskError>` per item: for a word-sized `T` that `Result` is
+//! two words, so the chunks in flight would hold twice the memory the values
+//! need, and the hand-out would move twice the bytes.
+
+use crate::error::TaskError;
+use crate::sync::{AtomicBool, Instant};
+use crate::unwind;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// What one chunk hands back.
+pub(super) struct ChunkOut<T> {
+    /// The values of the items that returned, in order.
+    values: Vec<T>,
+    /// The items that panicked: position in the chunk, ascending.
+    panics: Vec<(usize, TaskError)>,
+    /// How long the chunk's items took, for sizing the next chunks.
+    pub(super) nanos: u64,
+}
+
+impl<T> ChunkOut<T> {
+    /// Items that ran: returned or panicked.
+    pub(super) fn len(&self) -> usize {
+        self.values.len() + self.panics.len()
+    }
+}
+
+/// Runs `f` on each item until `stop`. A panic is the outcome of the item
+/// that raised it, and the items after it still run. One panic guard covers
+/// a whole run of items rather than each one, so `f` inlines into the loop;
+/// after a panic a new guard picks up at the next item.
+pub(super) fn run_chunk<A, T>(
+    f: &impl Fn(A) -> T,
+    items: Vec<A>,
+    stop: &AtomicBool,
+) -> ChunkOut<T> {
+    let start = Instant::now();
+    let mut values = Vec::with_capacity(items.len());
+    let mut panics = Vec::new();
+    let mut items = items.into_iter();
+    loop {
+        let run = unwind::catch(|| {
+            for item in &mut items {
+                // ORDERING: a hint read between items, set by
+                // `Map::stop_in_flight`; a late stop only costs finished work.
+                if stop.load(Relaxed) {
+                    return;
+                }
+                values.push(f(item));
+            }
+        });
+        match run {
+            Ok(()) => break,
+            // The item that panicked was taken from `items` and pushed
+            // nothing: its position is the count of outcomes so far.
+            Err(panic) => {
+                let at = values.len() + panics.len();
+                panics.push((at, TaskError::Panicked(panic)));
+            }
+        }
+    }
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    ChunkOut {
+        values,
+        panics,
+        nanos,
+    }
+}
+
+/// The outcomes of the oldest finished chunk, handed out in input order.
+pub(super) struct Ready<T> {
+    values: std::vec::IntoIter<T>,
+    panics: std::vec::IntoIter<(usize, TaskError)>,
+    /// Position of the next outcome in the chunk.
+    at: usize,
+    /// Position of the next panicked item; `usize::MAX` when none is left.
+    next_panic: usize,
+}
+
+impl<T> Ready<T> {
+    pub(super) fn empty() -> Self {
+        Self::new(ChunkOut {
+            values: Vec::new(),
+            panics: Vec::new(),
+            nanos: 0,
+        })
+    }
+
+    pub(super) fn new(out: ChunkOut<T>) -> Self {
+        let panics = out.panics.into_iter();
+        let next_panic = panics.as_slice().first().map_or(usize::MAX, |p| p.0);
+        Ready {
+            values: out.values.into_iter(),
+            panics,
+            at: 0,
+            next_panic,
+        }
+    }
+
+    /// Outcomes not handed out yet.
+    pub(super) fn len(&self) -> usize {
+        self.values.len() + self.panics.len()
+    }
+
+    #[cold]
+    fn next_panicked(&mut self) -> Option<Result<T, TaskError>> {
+        let (_, error) = self.panics.next()?;
+        self.next_panic = self.panics.as_slice().first().map_or(usize::MAX, |p| p.0);
+        self.at += 1;
+        Some(Err(error))
+    }
+}
+
+impl<T> Iterator for Ready<T> {
+    type Item = Result<T, TaskError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at == self.next_panic {
+            return self.next_panicked();
+        }
+        let value = self.values.next()?;
+        self.at += 1;
+        Some(Ok(value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), Some(self.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcomes(out: ChunkOut<u32>) -> Vec<Result<u32, String>> {
+        Ready::new(out)
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn panics_keep_their_places_among_the_values() {
+        let stop = AtomicBool::new(false);
+        let f = |x: u32| {
+            assert!(x % 3 != 0, "multiple of three");
+            x
+        };
+        let out = run_chunk(&f, (0..8).collect(), &stop);
+        assert_eq!(out.len(), 8);
+        let got = outcomes(out);
+        let ok: Vec<_> = got.iter().map(Result::is_ok).collect();
+        assert_eq!(ok, [false, true, true, false, true, true, false, true]);
+        assert_eq!(got[1], Ok(1));
+        assert_eq!(got[7], Ok(7));
+    }
+
+    #[test]
+    fn a_panic_in_the_last_item_is_handed_out_last() {
+        let stop = AtomicBool::new(false);
+        let f = |x: u32| {
+            assert!(x != 2, "last");
+            x
+        };
+        let got = outcomes(run_chunk(&f, vec![0, 1, 2], &stop));
+        assert_eq!(got.len(), 3);
+        assert_eq!(&got[..2], [Ok(0), Ok(1)]);
+        assert!(got[2].is_err());
+    }
+
+    #[test]
+    fn a_stopped_chunk_runs_nothing() {
+        let stop = AtomicBool::new(true);
+        let out = run_chunk(&|x: u32| x, vec![1, 2, 3], &stop);
+        assert_eq!(out.len(), 0);
+        assert_eq!(Ready::new(out).next().map(|r| r.is_ok()), None);
+    }
+
+    #[test]
+    fn the_empty_ready_yields_nothing() {
+        let mut ready = Ready::<u32>::empty();
+        assert_eq!(ready.size_hint(), (0, Some(0)));
+        assert!(ready.next().is_none());
+    }
+}
