@@ -188,8 +188,9 @@ pub(crate) struct Backoff {
 }
 
 impl Backoff {
-    /// Steps that busy-spin (2^step spins each) before steps that yield.
-    const SPIN_LIMIT: u32 = if cfg!(stealpool_loom) { 0 } else { 6 };
+    /// Steps that busy-spin (2^step spins each) before steps that yield;
+    /// none under loom (see `spins`).
+    const SPIN_LIMIT: u32 = 6;
     /// Steps in all before the caller should park.
     const STEP_LIMIT: u32 = if cfg!(stealpool_loom) { 1 } else { 10 };
 
@@ -203,7 +204,7 @@ impl Backoff {
 
     /// Spins (doubling each step), then yields the thread.
     pub(crate) fn snooze(&mut self) {
-        if self.step < Self::SPIN_LIMIT {
+        if self.spins() {
             for _ in 0..1u32 << self.step {
                 spin_loop();
             }
@@ -219,7 +220,13 @@ impl Backoff {
 
     /// True during the busy-spinning steps (never under loom).
     pub(crate) fn is_spinning(&self) -> bool {
-        self.step < Self::SPIN_LIMIT
+        self.spins()
+    }
+
+    /// Whether this step busy-spins: under loom every step is a single
+    /// scheduling point instead.
+    fn spins(&self) -> bool {
+        !MODEL_CHECKING && self.step < Self::SPIN_LIMIT
     }
 
     /// True once spinning has stopped paying off and the caller should park.
