@@ -189,7 +189,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     /// Steps that busy-spin (2^step spins each) before steps that yield;
-    /// none under loom (see `spins`).
+    /// none under loom (see `is_spinning`).
     const SPIN_LIMIT: u32 = 6;
     /// Steps in all before the caller should park.
     const STEP_LIMIT: u32 = if cfg!(stealpool_loom) { 1 } else { 10 };
@@ -204,7 +204,7 @@ impl Backoff {
 
     /// Spins (doubling each step), then yields the thread.
     pub(crate) fn snooze(&mut self) {
-        if self.spins() {
+        if self.is_spinning() {
             for _ in 0..1u32 << self.step {
                 spin_loop();
             }
@@ -218,14 +218,9 @@ impl Backoff {
         }
     }
 
-    /// True during the busy-spinning steps (never under loom).
+    /// True during the busy-spinning steps. Never under loom: there every
+    /// step is a single scheduling point instead.
     pub(crate) fn is_spinning(&self) -> bool {
-        self.spins()
-    }
-
-    /// Whether this step busy-spins: under loom every step is a single
-    /// scheduling point instead.
-    fn spins(&self) -> bool {
         !MODEL_CHECKING && self.step < Self::SPIN_LIMIT
     }
 

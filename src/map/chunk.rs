@@ -92,7 +92,7 @@ impl<T> Ready<T> {
 
     pub(super) fn new(out: ChunkOut<T>) -> Self {
         let panics = out.panics.into_iter();
-        let next_panic = panics.as_slice().first().map_or(usize::MAX, |p| p.0);
+        let next_panic = first_position(&panics);
         Ready {
             values: out.values.into_iter(),
             panics,
@@ -109,10 +109,15 @@ impl<T> Ready<T> {
     #[cold]
     fn next_panicked(&mut self) -> Option<Result<T, TaskError>> {
         let (_, error) = self.panics.next()?;
-        self.next_panic = self.panics.as_slice().first().map_or(usize::MAX, |p| p.0);
+        self.next_panic = first_position(&self.panics);
         self.at += 1;
         Some(Err(error))
     }
+}
+
+/// Position of the first panicked item left; `usize::MAX` when none is.
+fn first_position(panics: &std::vec::IntoIter<(usize, TaskError)>) -> usize {
+    panics.as_slice().first().map_or(usize::MAX, |p| p.0)
 }
 
 impl<T> Iterator for Ready<T> {

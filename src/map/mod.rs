@@ -208,14 +208,12 @@ where
         Ok(true)
     }
 
-    /// Hands out the next outcome once the open chunk is used up: a failed
-    /// entry's errors, or the next chunk's, after topping up the window.
+    /// Hands out the next outcome once the open chunk is used up (`next`
+    /// has just found it empty): a failed entry's errors, or the next
+    /// chunk's, after topping up the window.
     #[inline(never)]
     fn next_from_window(&mut self) -> Option<Result<T, TaskError>> {
         loop {
-            if let Some(result) = self.ready.next() {
-                return Some(result);
-            }
             if let Some(error) = repeat_error(&mut self.failed) {
                 return Some(Err(error));
             }
@@ -233,6 +231,9 @@ where
                     self.abandon();
                     return Some(Err(TaskError::Timeout));
                 }
+            }
+            if let Some(result) = self.ready.next() {
+                return Some(result);
             }
         }
     }
