@@ -1,7 +1,9 @@
 //! pool.stats() under known workloads: every field, gated by latches, never
 //! by timing.
 
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Barrier};
+use std::time::{Duration, Instant};
 use stealpool::{ShutdownOptions, ThreadPool};
 
 #[test]
@@ -116,7 +118,30 @@ fn nested_tasks_count_running_depth_and_steals_happen() {
     // The child ran inline inside its parent's wait (depth 2) or on the
     // other worker (two workers busy): two tasks running either way.
     assert_eq!(h.result().unwrap(), 2);
-    // A graph wide enough for the idle worker to steal from the busy one.
+    // A child its parent waits for without running it (a spin on a flag,
+    // not `result()`) sits in the parent's deque until the other worker
+    // steals it: the only way it can run, so the steal is certain, not a
+    // matter of timing.
+    let stolen = pool
+        .submit(|| {
+            let ran = Arc::new(AtomicBool::new(false));
+            let flag = ran.clone();
+            let child = ThreadPool::current()
+                .unwrap()
+                .submit(move || flag.store(true, SeqCst))
+                .unwrap();
+            let give_up = Instant::now() + Duration::from_secs(60);
+            while !ran.load(SeqCst) && Instant::now() < give_up {
+                std::thread::yield_now();
+            }
+            child.result().is_ok() && ran.load(SeqCst)
+        })
+        .unwrap();
+    assert!(
+        stolen.result().unwrap(),
+        "the other worker never stole the child"
+    );
+    // A nested graph: every task counted once.
     fn fib(n: u32) -> u64 {
         if n < 2 {
             return n as u64;
@@ -131,7 +156,7 @@ fn nested_tasks_count_running_depth_and_steals_happen() {
     let stats = pool.stats();
     assert!(
         stats.stolen > 0,
-        "no steals in a fib(18) graph on 2 workers"
+        "a steal that ran the child was not counted"
     );
     assert_eq!(stats.submitted, stats.completed);
 }
