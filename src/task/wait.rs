@@ -51,8 +51,26 @@ impl Awaited for OneTask<'_> {
 }
 
 /// Waits until `task` has finished, or `deadline` passes; true if it has.
+///
+/// The fork-join case, a worker waiting on a child of its own pool that
+/// has not started, goes straight to step (1) of the worker's wait: run it
+/// here. It is the common wait of a nested task graph, and this path skips
+/// the general loop's dispatch and backoff set-up (what it does is the
+/// loop's first iteration, deadline check included, so the outcome is the
+/// same: a deadline already passed never runs the task).
+#[inline]
 pub(crate) fn wait_finished(task: &dyn RawTask, deadline: Option<Instant>) -> bool {
-    if task.header().state.load().is_finished() {
+    let header = task.header();
+    if header.state.load().is_finished() {
+        return true;
+    }
+    worker::with_worker(|ctx| {
+        if header.is_pending_in(ctx.pool_id()) && !deadline_passed(deadline) {
+            ctx.stop_searching();
+            ctx.run_awaited(task);
+        }
+    });
+    if header.state.load().is_finished() {
         return true;
     }
     wait_until(&OneTask(task), deadline)
