@@ -32,11 +32,17 @@ impl Header {
 
     /// Tells everyone who registered before the terminal transition that
     /// returned `prev`. Called exactly once per task, by that transition's
-    /// winner.
+    /// winner. Most tasks finish before anyone registers: that check
+    /// inlines into the completion, the telling does not.
+    #[inline]
     pub(crate) fn notify(&self, prev: Snapshot) {
-        if !(prev.has(WAITERS) || prev.has(WAKER) || prev.has(CALLBACKS)) {
-            return;
+        if prev.has(WAITERS) || prev.has(WAKER) || prev.has(CALLBACKS) {
+            self.notify_cold(prev);
         }
+    }
+
+    #[cold]
+    fn notify_cold(&self, prev: Snapshot) {
         let Some(listeners) = self.listeners.get() else {
             unwind::invariant_broken("a notification flag without listeners");
         };
