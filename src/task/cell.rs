@@ -45,6 +45,8 @@ enum Slot<F, T> {
 
 /// One submitted task. Lives in a single `Arc` shared by its queue entry
 /// and its handles. See the access rules in the [module docs](super).
+/// `repr(C)` with the header first, as `RawTask` requires.
+#[repr(C)]
 pub(crate) struct TaskCell<F, T, V = Plain> {
     header: Header,
     slot: UnsafeCell<Slot<F, T>>,
@@ -133,16 +135,13 @@ where
     }
 }
 
-impl<F, T, V> RawTask for TaskCell<F, T, V>
+// SAFETY: `TaskCell` is `#[repr(C)]` and its first field is its `Header`.
+unsafe impl<F, T, V> RawTask for TaskCell<F, T, V>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
     V: Verdict<T>,
 {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn run(&self, runner: &dyn Runner) {
         if !self.header.state.claim() {
             if self.header.state.load().is_cancelled() {

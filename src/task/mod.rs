@@ -35,6 +35,7 @@ pub(crate) mod watch;
 
 use crate::error::Panic;
 use crate::sync::TaskArc;
+use cell::TaskOutput;
 pub(crate) use header::Header;
 pub(crate) use state::CancelOutcome;
 
@@ -51,10 +52,14 @@ pub(crate) trait Runner {
 }
 
 /// The type-erased side of a task, as queues and workers see it.
-pub(crate) trait RawTask: Send + Sync + 'static {
-    /// The untyped part: state word, waiters, waker, callbacks.
-    fn header(&self) -> &Header;
-
+///
+/// # Safety
+/// An implementor is `#[repr(C)]` with a [`Header`] as its first field, so
+/// that the address of the task is the address of its header:
+/// [`header`](Self::header) reads it through the data pointer alone, with
+/// no call through the vtable (it is on every wait's and every queue
+/// check's path). [`TaskCell`](cell::TaskCell) is the one implementor.
+pub(crate) unsafe trait RawTask: Send + Sync + 'static {
     /// Claims the task and runs it to completion on this thread; does nothing
     /// but tell `runner` if the claim loses (already cancelled, or claimed by
     /// a waiter). By reference: a wait runs its task inline through the
@@ -67,6 +72,33 @@ pub(crate) trait RawTask: Send + Sync + 'static {
 
     /// PENDING -> CANCELLED; if this call won, drops the closure and notifies.
     fn cancel(&self) -> CancelOutcome;
+}
+
+impl dyn RawTask {
+    /// The untyped part: state word, waiters, waker, callbacks.
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        header_at(self)
+    }
+}
+
+impl<T: 'static> dyn TaskOutput<T> {
+    /// The untyped part, as [`<dyn RawTask>::header`](RawTask) gives it.
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        header_at(self)
+    }
+}
+
+/// The header a task starts with.
+#[inline]
+fn header_at<R: RawTask + ?Sized>(task: &R) -> &Header {
+    // The cast keeps the data pointer and drops the vtable.
+    let at = (task as *const R).cast::<Header>();
+    // SAFETY: `RawTask`'s contract: the task is `#[repr(C)]` and starts with
+    // a `Header`, so `at` points to one, alive and shared for as long as
+    // `task` is borrowed.
+    unsafe { &*at }
 }
 
 /// A reference to a queued task. Dropping a `Job` that never ran resolves its
