@@ -80,9 +80,6 @@ mod imp {
         std::thread::park_timeout(timeout);
     }
 
-    /// The waker slot behind a task's `Future` impl.
-    pub(crate) use atomic_waker::AtomicWaker;
-
     /// Number of CPUs to size the default pool by.
     pub(crate) fn available_parallelism() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -141,25 +138,6 @@ mod imp {
     /// unparked, which is one legal outcome of a timed park.
     pub(crate) fn park_timeout(_timeout: std::time::Duration) {
         loom::thread::park();
-    }
-
-    /// loom's instrumented waker slot, with the `register`/`wake` API the task
-    /// header uses.
-    #[derive(Debug, Default)]
-    pub(crate) struct AtomicWaker(loom::future::AtomicWaker);
-
-    impl AtomicWaker {
-        pub(crate) fn new() -> Self {
-            Self(loom::future::AtomicWaker::new())
-        }
-
-        pub(crate) fn register(&self, waker: &std::task::Waker) {
-            self.0.register_by_ref(waker);
-        }
-
-        pub(crate) fn wake(&self) {
-            self.0.wake();
-        }
     }
 
     /// Fixed so models are deterministic.

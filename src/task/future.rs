@@ -7,11 +7,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Resolves to the task's outcome, like [`TaskHandle::result`], without
-/// blocking the executor. A handle moved between tasks is fine (the latest
-/// waker is the one woken); dropping the future does not cancel the task.
-/// All clones of a handle share one waker slot, so await one clone at a
-/// time: two tasks awaiting two clones at once would leave the first one
-/// unwoken (use `add_done_callback` or a channel to fan out).
+/// blocking the executor; dropping the future does not cancel the task.
+/// Clones of a handle may be awaited by several tasks at once: each is
+/// woken, and the first to be polled after completion gets the value (the
+/// others [`TaskError::ResultTaken`]). A handle moved to another task while
+/// pending is fine too; the task it left gets one spurious wake-up.
 ///
 /// ```
 /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -33,7 +33,7 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let header = self.task.header();
-        if !header.state.load().is_finished() && !header.register_waker(cx.waker()).is_finished() {
+        if !header.state.load().is_finished() && header.register_waker(cx.waker()) {
             return Poll::Pending;
         }
         Poll::Ready(self.take())

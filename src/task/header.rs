@@ -1,11 +1,12 @@
-//! The untyped part of a task: its state word and the three ways a finished
-//! task tells the world (blocking waiters, an async waker, done callbacks),
-//! which live in [`LazyListeners`] until someone registers.
+//! The untyped part of a task: its state word and the ways a finished task
+//! tells the world (blocking waiters, watching sets and async wakers in one
+//! list, done callbacks), which live in [`LazyListeners`] until someone
+//! registers.
 
 use super::callbacks::Callback;
 use super::inbox::Inbox;
 use super::listeners::{LazyListeners, Waiter};
-use super::state::{Snapshot, State, CALLBACKS, WAITERS, WAKER};
+use super::state::{Snapshot, State, CALLBACKS, WAITERS};
 use crate::sync::{Arc, Thread};
 use crate::unwind;
 
@@ -36,7 +37,7 @@ impl Header {
     /// inlines into the completion, the telling does not.
     #[inline]
     pub(crate) fn notify(&self, prev: Snapshot) {
-        if prev.has(WAITERS) || prev.has(WAKER) || prev.has(CALLBACKS) {
+        if prev.has(WAITERS) || prev.has(CALLBACKS) {
             self.notify_cold(prev);
         }
     }
@@ -52,11 +53,9 @@ impl Header {
                 match waiter {
                     Waiter::Thread(thread) => thread.unpark(),
                     Waiter::Inbox(inbox, index) => inbox.post(index),
+                    Waiter::Waker(waker) => waker.wake(),
                 }
             }
-        }
-        if prev.has(WAKER) {
-            listeners.waker.wake();
         }
         if prev.has(CALLBACKS) {
             for callback in listeners.callbacks.close() {
@@ -115,11 +114,28 @@ impl Header {
         }
     }
 
-    /// Registers an async waker. Returns the snapshot the flag was set on: if
-    /// it is finished the caller must not return `Pending`.
-    pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> Snapshot {
-        self.listeners.get_or_init().waker.register(waker);
-        self.state.register(WAKER)
+    /// Registers an async waker to be woken on completion, unless one that
+    /// wakes the same task is registered already (a re-poll). Returns false
+    /// if the task had already finished: the caller must not return
+    /// `Pending`.
+    ///
+    /// Every distinct waker is kept, so clones of a handle awaited by two
+    /// tasks at once both wake. A handle moved to another task leaves the
+    /// old task's waker behind, to be woken once, spuriously, at completion;
+    /// a single-slot `AtomicWaker` could not tell that case from two
+    /// clones, and it silently drops one of two concurrent registrations.
+    pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> bool {
+        let mut waiters = self.listeners.get_or_init().waiters.lock();
+        if self.state.register(WAITERS).is_finished() {
+            return false;
+        }
+        let known = waiters
+            .iter()
+            .any(|w| matches!(w, Waiter::Waker(old) if old.will_wake(waker)));
+        if !known {
+            waiters.push(Waiter::Waker(waker.clone()));
+        }
+        true
     }
 
     /// Adds a done callback, or runs it now on this thread if the task has

@@ -1,5 +1,5 @@
-//! Who is told when a task finishes (parked threads, watching sets, an
-//! async waker, done callbacks), kept in one allocation made on the first
+//! Who is told when a task finishes (parked threads, watching sets, async
+//! wakers, done callbacks), kept in one allocation made on the first
 //! registration.
 //!
 //! Most tasks finish before anyone registers (a waiter spins first, and a
@@ -20,7 +20,7 @@
 
 use super::callbacks::CallbackList;
 use super::inbox::Inbox;
-use crate::sync::{Arc, AtomicPtr, AtomicWaker, Mutex, Thread};
+use crate::sync::{Arc, AtomicPtr, Mutex, Thread};
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
@@ -31,13 +31,15 @@ pub(crate) enum Waiter {
     /// A set of handles (`as_completed`, `wait`) that knows this task as
     /// the given index.
     Inbox(Arc<Inbox>, usize),
+    /// An async task that polled a handle (one entry per distinct waker).
+    Waker(std::task::Waker),
 }
 
-/// The three ways a finished task tells the world.
+/// The two ways a finished task tells the world.
 pub(crate) struct Listeners {
-    /// Parked threads and watching sets; drained by the completer.
+    /// Parked threads, watching sets and async wakers; drained by the
+    /// completer.
     pub(crate) waiters: Mutex<Vec<Waiter>>,
-    pub(crate) waker: AtomicWaker,
     pub(crate) callbacks: CallbackList,
 }
 
@@ -75,7 +77,6 @@ impl LazyListeners {
     fn init_cold(&self) -> &Listeners {
         let fresh = Box::into_raw(Box::new(Listeners {
             waiters: Mutex::new(Vec::new()),
-            waker: AtomicWaker::new(),
             callbacks: CallbackList::new(),
         }));
         // ORDERING: Release publishes the new `Listeners` to every Acquire

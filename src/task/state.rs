@@ -7,7 +7,7 @@
 //! | PENDING   | cancel   | CANCELLED | `cancel()`, cancelling shutdown, submit rollback | CAS  | AcqRel / Acquire |
 //! | RUNNING   | complete | DONE (+ FAILED) | the thread that claimed it      | `fetch_add`    | AcqRel |
 //! | DONE, CANCELLED | take | + TAKEN | the first wait that returns the outcome | `fetch_or`   | AcqRel |
-//! | any       | register | + WAITERS / WAKER / CALLBACKS | a blocking waiter, a poll, `add_done_callback` | `fetch_or` | AcqRel |
+//! | any       | register | + WAITERS / CALLBACKS | a blocking waiter, a watching set, a poll; `add_done_callback` | `fetch_or` | AcqRel |
 //!
 //! DONE and CANCELLED are terminal. The lifecycle values are chosen so that
 //! completion, the one transition on every task's path that cannot fail, is a
@@ -23,7 +23,7 @@
 //!   submitter classed as a failure (`submit_fallible` and `Err`).
 //! - `TAKEN` is set at most once, only on a terminal state; the setter is the
 //!   only thread that may move the outcome out of the result slot.
-//! - `WAITERS`, `WAKER` and `CALLBACKS` are set before a waiter parks, before a
+//! - `WAITERS` and `CALLBACKS` are set before a waiter parks, before a
 //!   poll returns `Pending`, and before a callback is pushed. The thread that
 //!   makes the terminal transition sees every flag set before it, and notifies
 //!   through each; a flag set after it returns a terminal snapshot, and its
@@ -40,14 +40,13 @@ const CANCELLED: usize = 3;
 
 /// The outcome has been moved out to a waiter.
 const TAKEN: usize = 1 << 2;
-/// A blocking waiter may be parked: the completer must drain the waiter list.
+/// A blocking waiter may be parked, a watching set or an async waker
+/// registered: the completer must drain the waiter list.
 pub(crate) const WAITERS: usize = 1 << 3;
-/// An async waker was registered: the completer must wake it.
-pub(crate) const WAKER: usize = 1 << 4;
 /// Done callbacks were pushed: the completer must run them.
-pub(crate) const CALLBACKS: usize = 1 << 5;
+pub(crate) const CALLBACKS: usize = 1 << 4;
 /// The task completed with a failure (see the flag invariants above).
-const FAILED: usize = 1 << 6;
+const FAILED: usize = 1 << 5;
 
 /// One read of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -98,7 +97,6 @@ impl std::fmt::Debug for Snapshot {
         for (bit, label) in [
             (TAKEN, "TAKEN"),
             (WAITERS, "WAITERS"),
-            (WAKER, "WAKER"),
             (CALLBACKS, "CALLBACKS"),
             (FAILED, "FAILED"),
         ] {
@@ -265,12 +263,12 @@ mod tests {
     fn flags_survive_transitions() {
         let s = State::new();
         assert!(s.register(WAITERS).is_pending());
-        assert!(s.register(WAKER).has(WAITERS));
+        assert!(s.register(WAITERS).has(WAITERS));
         assert!(s.claim());
         let prev = s.complete(true);
         assert!(s.load().is_failed() && !prev.is_failed());
-        assert!(prev.has(WAITERS) && prev.has(WAKER) && !prev.has(CALLBACKS));
-        assert!(is_done(s.load()) && s.load().has(WAKER));
+        assert!(prev.has(WAITERS) && !prev.has(CALLBACKS));
+        assert!(is_done(s.load()) && s.load().has(WAITERS));
         assert!(s.register(CALLBACKS).is_finished());
     }
 
@@ -295,7 +293,7 @@ mod tests {
     #[test]
     fn debug_names_lifecycle_and_flags() {
         let s = State::new();
-        let _ = s.register(WAKER);
-        assert_eq!(format!("{:?}", s.load()), "Pending|WAKER");
+        let _ = s.register(WAITERS);
+        assert_eq!(format!("{:?}", s.load()), "Pending|WAITERS");
     }
 }
