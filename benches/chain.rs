@@ -4,6 +4,7 @@
 //! are timed).
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
+use peers::hop::hop_stealpool;
 use peers::slot::{self, Filler};
 use peers::{Pool, Submit};
 use std::time::{Duration, Instant};
@@ -23,20 +24,9 @@ fn hop<S: Submit>(sub: S, left: u64, done: Filler<()>) {
 
 /// stealpool's idiom inside a task: the pool lent by `with_current`
 /// instead of a cloned handle moved into each hop.
-fn hop_stealpool(left: u64, done: Filler<()>) {
-    if left == 0 {
-        done.fill(());
-        return;
-    }
-    stealpool::ThreadPool::with_current(|pool| {
-        drop(pool.submit(move || hop_stealpool(left - 1, done)));
-    })
-    .expect("runs on the pool");
-}
-
 fn chain_stealpool(pool: &stealpool::ThreadPool) {
     let (done, wait) = slot::new();
-    drop(pool.submit(move || hop_stealpool(DEPTH - 1, done)));
+    drop(pool.submit(move || hop_stealpool(DEPTH - 1, move || done.fill(()))));
     wait.wait();
 }
 

@@ -12,10 +12,13 @@
 
 #[path = "../benches/peers/fib.rs"]
 mod fib;
+#[path = "../benches/peers/hop.rs"]
+mod hop;
 #[path = "../benches/peers/simple_pool.rs"]
 mod simple_pool;
 
 use fib::fib_stealpool;
+use hop::hop_stealpool;
 use simple_pool::{SimplePool, SimpleSpawner};
 use std::hint::black_box;
 use std::sync::mpsc;
@@ -219,19 +222,13 @@ fn io_simple(pool: &SimplePool, n: usize) -> f64 {
 
 // 6. Chained submission: each task submits the next; ns per hop.
 
-fn hop_stealpool(left: u64, done: mpsc::Sender<()>) {
-    if left == 0 {
-        let _ = done.send(());
-        return;
-    }
-    ThreadPool::with_current(|pool| drop(pool.submit(move || hop_stealpool(left - 1, done))))
-        .expect("runs on the pool");
-}
-
 fn chain_stealpool(pool: &ThreadPool, depth: u64) -> f64 {
     let (tx, rx) = mpsc::channel();
     let start = Instant::now();
-    drop(pool.submit(move || hop_stealpool(depth - 1, tx)));
+    let done = move || {
+        let _ = tx.send(());
+    };
+    drop(pool.submit(move || hop_stealpool(depth - 1, done)));
     rx.recv().unwrap();
     start.elapsed().as_nanos() as f64 / depth as f64
 }

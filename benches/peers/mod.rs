@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod fib;
+pub(crate) mod hop;
 pub(crate) mod inline;
 pub(crate) mod measure;
 pub(crate) mod rayon_spawn;
