@@ -67,7 +67,7 @@ impl Header {
     /// Registers `thread` to be unparked on completion. Returns false if the
     /// task had already finished (nothing was registered).
     pub(crate) fn add_waiter(&self, thread: &Thread) -> bool {
-        self.push_waiter(Waiter::Thread(thread.clone()))
+        self.push_waiter(|_| false, || Waiter::Thread(thread.clone()))
     }
 
     /// Removes `thread`'s registration, if the completer has not drained it.
@@ -78,18 +78,25 @@ impl Header {
     /// Registers `inbox` to receive `index` on completion. Returns false if
     /// the task had already finished (nothing was registered).
     pub(crate) fn add_inbox(&self, inbox: &Arc<Inbox>, index: usize) -> bool {
-        self.push_waiter(Waiter::Inbox(inbox.clone(), index))
+        self.push_waiter(|_| false, || Waiter::Inbox(inbox.clone(), index))
     }
 
-    /// Sets WAITERS and pushes `waiter` in one critical section, so the
+    /// Sets WAITERS and pushes `waiter()` in one critical section, so the
     /// completer's drain (under the same lock) either finds it or the
-    /// register already saw the task finished. False if it had.
-    fn push_waiter(&self, waiter: Waiter) -> bool {
+    /// register already saw the task finished. False if it had. Nothing is
+    /// pushed (and `waiter` is not called) if an entry is `known` already.
+    fn push_waiter(
+        &self,
+        known: impl Fn(&Waiter) -> bool,
+        waiter: impl FnOnce() -> Waiter,
+    ) -> bool {
         let mut waiters = self.listeners.get_or_init().waiters.lock();
         if self.state.register(WAITERS).is_finished() {
             return false;
         }
-        waiters.push(waiter);
+        if !waiters.iter().any(known) {
+            waiters.push(waiter());
+        }
         true
     }
 
@@ -125,17 +132,10 @@ impl Header {
     /// a single-slot `AtomicWaker` could not tell that case from two
     /// clones, and it silently drops one of two concurrent registrations.
     pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> bool {
-        let mut waiters = self.listeners.get_or_init().waiters.lock();
-        if self.state.register(WAITERS).is_finished() {
-            return false;
-        }
-        let known = waiters
-            .iter()
-            .any(|w| matches!(w, Waiter::Waker(old) if old.will_wake(waker)));
-        if !known {
-            waiters.push(Waiter::Waker(waker.clone()));
-        }
-        true
+        self.push_waiter(
+            |w| matches!(w, Waiter::Waker(old) if old.will_wake(waker)),
+            || Waiter::Waker(waker.clone()),
+        )
     }
 
     /// Adds a done callback, or runs it now on this thread if the task has
