@@ -7,9 +7,9 @@
 //! override the chunk size adapts: it aims at [`TARGET_CHUNK_NANOS`] of work
 //! per chunk from the time per item measured in finished chunks, and where
 //! the input tells how many items it still holds, no chunk takes more than
-//! a [`SHARE_OF_REST`]-th share per worker of them, so a short input still
-//! spreads over every worker and the tail of a long one runs in ever
-//! smaller chunks that finish together.
+//! `1 / (SHARE_OF_REST * workers)` of them ([`SHARE_OF_REST`]), so a short
+//! input still spreads over every worker and the tail of a long one runs in
+//! ever smaller chunks that finish together.
 
 use crate::error::TaskError;
 use crate::pool::ThreadPool;
@@ -83,9 +83,8 @@ impl ThreadPool {
     /// chunks sized automatically (about 1 ms of work each, at most 16,384
     /// items, and at most `1 / (4 * workers)` of what the input's
     /// `size_hint` says is left) unless [`Map::chunk_size`] says otherwise.
-    /// If the pool shuts
-    /// down, items it refused yield `Err(TaskError::Shutdown)` and the
-    /// iteration ends after them.
+    /// If the pool shuts down, items it refused yield
+    /// `Err(TaskError::Shutdown)` and the iteration ends after them.
     ///
     /// ```
     /// let pool = stealpool::ThreadPool::new(2)?;
