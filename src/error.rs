@@ -86,6 +86,11 @@ pub enum TaskError {
     /// The work was never submitted: the pool had shut down (an item of
     /// [`ThreadPool::map`](crate::ThreadPool::map) reached after shutdown).
     Shutdown,
+    /// The wait could never end: a task waited on its own handle (or on a
+    /// task further down the same worker's stack, which cannot resume until
+    /// the waiter returns). Returned at once instead of hanging. Cycles
+    /// through tasks on other threads are not detected, as in Python.
+    Deadlock,
 }
 
 impl TaskError {
@@ -102,6 +107,11 @@ impl TaskError {
     /// True for [`TaskError::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout)
+    }
+
+    /// True for [`TaskError::Deadlock`].
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, Self::Deadlock)
     }
 
     /// The panic message, if the task panicked with a string.
@@ -130,6 +140,7 @@ impl fmt::Debug for TaskError {
             Self::ResultTaken => f.write_str("ResultTaken"),
             Self::PoolBroken => f.write_str("PoolBroken"),
             Self::Shutdown => f.write_str("Shutdown"),
+            Self::Deadlock => f.write_str("Deadlock"),
         }
     }
 }
@@ -143,6 +154,7 @@ impl fmt::Display for TaskError {
             Self::ResultTaken => f.write_str("task result was already taken"),
             Self::PoolBroken => f.write_str("pool is broken: a worker initializer panicked"),
             Self::Shutdown => f.write_str("not submitted: the pool was shut down"),
+            Self::Deadlock => f.write_str("deadlock: the task waits on itself"),
         }
     }
 }

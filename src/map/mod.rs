@@ -291,6 +291,7 @@ fn repeat_error(error: &mut Option<(TaskError, usize)>) -> Option<TaskError> {
         TaskError::Shutdown => TaskError::Shutdown,
         TaskError::Timeout => TaskError::Timeout,
         TaskError::ResultTaken => TaskError::ResultTaken,
+        TaskError::Deadlock => TaskError::Deadlock,
     };
     if *left == 0 {
         *error = None;
