@@ -80,6 +80,21 @@ mod imp {
         std::thread::park_timeout(timeout);
     }
 
+    /// One awaiting handle clone's waker: re-polls replace it without a
+    /// lock, and the task's completer wakes it.
+    #[derive(Debug, Default)]
+    pub(crate) struct AtomicWaker(atomic_waker::AtomicWaker);
+
+    impl AtomicWaker {
+        pub(crate) fn register(&self, waker: &std::task::Waker) {
+            self.0.register(waker);
+        }
+
+        pub(crate) fn wake(&self) {
+            self.0.wake();
+        }
+    }
+
     /// Number of CPUs to size the default pool by.
     pub(crate) fn available_parallelism() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -122,6 +137,20 @@ mod imp {
     impl<T: Default> Default for Mutex<T> {
         fn default() -> Self {
             Self::new(T::default())
+        }
+    }
+
+    /// loom's waker slot behind the same two methods as the std side.
+    #[derive(Debug, Default)]
+    pub(crate) struct AtomicWaker(loom::future::AtomicWaker);
+
+    impl AtomicWaker {
+        pub(crate) fn register(&self, waker: &std::task::Waker) {
+            self.0.register_by_ref(waker);
+        }
+
+        pub(crate) fn wake(&self) {
+            self.0.wake();
         }
     }
 

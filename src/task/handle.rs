@@ -5,7 +5,7 @@ use super::state::TakeOutcome;
 use super::wait;
 use super::{Header, RawTask};
 use crate::error::TaskError;
-use crate::sync::{Instant, TaskArc};
+use crate::sync::{Arc, AtomicWaker, Instant, TaskArc};
 use std::fmt;
 use std::time::Duration;
 
@@ -30,11 +30,15 @@ use std::time::Duration;
 /// [`result_timeout`]: TaskHandle::result_timeout
 pub struct TaskHandle<T> {
     pub(super) task: TaskArc<dyn TaskOutput<T>>,
+    /// This clone's registration as an awaiter (`impl Future`), made by its
+    /// first `Pending` poll: the task's waiter list holds the same slot, and
+    /// dropping the clone takes it out again.
+    pub(super) waker: Option<Arc<AtomicWaker>>,
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
     pub(crate) fn new(task: TaskArc<dyn TaskOutput<T>>) -> Self {
-        Self { task }
+        Self { task, waker: None }
     }
 
     /// Blocks until the task finishes and moves its value out.
@@ -149,7 +153,7 @@ impl<T: Send + 'static> TaskHandle<T> {
         let weak = TaskArc::downgrade(&self.task);
         self.task.header().add_callback(Box::new(move || {
             if let Some(task) = weak.upgrade() {
-                callback(&TaskHandle { task });
+                callback(&TaskHandle::new(task));
             }
         }));
     }
@@ -184,9 +188,20 @@ impl<T: Send + 'static> TaskHandle<T> {
 }
 
 impl<T> Clone for TaskHandle<T> {
+    /// Another handle to the same task. A clone starts unregistered: it
+    /// registers its own waker if it is awaited.
     fn clone(&self) -> Self {
         Self {
             task: self.task.clone(),
+            waker: None,
+        }
+    }
+}
+
+impl<T> Drop for TaskHandle<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = &self.waker {
+            super::header_of_output(&self.task).remove_waker(slot);
         }
     }
 }

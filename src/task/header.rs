@@ -7,7 +7,7 @@ use super::callbacks::Callback;
 use super::inbox::Inbox;
 use super::listeners::{LazyListeners, Waiter};
 use super::state::{Snapshot, State, CALLBACKS, WAITERS};
-use crate::sync::{Arc, Thread};
+use crate::sync::{Arc, AtomicWaker, Thread};
 use crate::unwind;
 
 /// State word plus completion notification, shared by every task type.
@@ -49,12 +49,10 @@ impl Header {
         };
         if prev.has(WAITERS) {
             let waiters = std::mem::take(&mut *listeners.waiters.lock());
+            // Each one alone: a waker's `wake` (or its drop) is user code,
+            // and a panic there must not keep the rest untold.
             for waiter in waiters {
-                match waiter {
-                    Waiter::Thread(thread) => thread.unpark(),
-                    Waiter::Inbox(inbox, index) => inbox.post(index),
-                    Waiter::Waker(waker) => waker.wake(),
-                }
+                unwind::contain("an async waker", move || waiter.notify());
             }
         }
         if prev.has(CALLBACKS) {
@@ -67,7 +65,7 @@ impl Header {
     /// Registers `thread` to be unparked on completion. Returns false if the
     /// task had already finished (nothing was registered).
     pub(crate) fn add_waiter(&self, thread: &Thread) -> bool {
-        self.push_waiter(|_| false, || Waiter::Thread(thread.clone()))
+        self.push_waiter(|| Waiter::Thread(thread.clone()))
     }
 
     /// Removes `thread`'s registration, if the completer has not drained it.
@@ -78,25 +76,19 @@ impl Header {
     /// Registers `inbox` to receive `index` on completion. Returns false if
     /// the task had already finished (nothing was registered).
     pub(crate) fn add_inbox(&self, inbox: &Arc<Inbox>, index: usize) -> bool {
-        self.push_waiter(|_| false, || Waiter::Inbox(inbox.clone(), index))
+        self.push_waiter(|| Waiter::Inbox(inbox.clone(), index))
     }
 
     /// Sets WAITERS and pushes `waiter()` in one critical section, so the
     /// completer's drain (under the same lock) either finds it or the
-    /// register already saw the task finished. False if it had. Nothing is
-    /// pushed (and `waiter` is not called) if an entry is `known` already.
-    fn push_waiter(
-        &self,
-        known: impl Fn(&Waiter) -> bool,
-        waiter: impl FnOnce() -> Waiter,
-    ) -> bool {
+    /// register already saw the task finished. False if it had (and
+    /// `waiter` is not called).
+    fn push_waiter(&self, waiter: impl FnOnce() -> Waiter) -> bool {
         let mut waiters = self.listeners.get_or_init().waiters.lock();
         if self.state.register(WAITERS).is_finished() {
             return false;
         }
-        if !waiters.iter().any(known) {
-            waiters.push(waiter());
-        }
+        waiters.push(waiter());
         true
     }
 
@@ -115,27 +107,31 @@ impl Header {
         let Some(listeners) = self.listeners.get() else {
             return;
         };
-        let mut waiters = listeners.waiters.lock();
-        if let Some(i) = waiters.iter().position(is_it) {
-            waiters.swap_remove(i);
-        }
+        let removed = {
+            let mut waiters = listeners.waiters.lock();
+            let found = waiters.iter().position(is_it);
+            found.map(|i| waiters.swap_remove(i))
+        };
+        // Dropped after the lock is released: nothing user-defined runs
+        // under it.
+        drop(removed);
     }
 
-    /// Registers an async waker to be woken on completion, unless one that
-    /// wakes the same task is registered already (a re-poll). Returns false
-    /// if the task had already finished: the caller must not return
-    /// `Pending`.
+    /// Registers an awaiting handle clone's waker slot, to be woken on
+    /// completion. Returns false if the task had already finished (nothing
+    /// was registered): the caller must not return `Pending`.
     ///
-    /// Every distinct waker is kept, so clones of a handle awaited by two
-    /// tasks at once both wake. A handle moved to another task leaves the
-    /// old task's waker behind, to be woken once, spuriously, at completion;
-    /// a single-slot `AtomicWaker` could not tell that case from two
-    /// clones, and it silently drops one of two concurrent registrations.
-    pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> bool {
-        self.push_waiter(
-            |w| matches!(w, Waiter::Waker(old) if old.will_wake(waker)),
-            || Waiter::Waker(waker.clone()),
-        )
+    /// One entry per awaiting clone: its re-polls replace the waker inside
+    /// the slot, and dropping the clone removes the entry
+    /// ([`remove_waker`](Self::remove_waker)), so a task awaited by many
+    /// short-lived futures holds only the live ones' wakers.
+    pub(crate) fn add_waker(&self, slot: &Arc<AtomicWaker>) -> bool {
+        self.push_waiter(|| Waiter::Waker(slot.clone()))
+    }
+
+    /// Removes a clone's waker slot, if the completer has not drained it.
+    pub(crate) fn remove_waker(&self, slot: &Arc<AtomicWaker>) {
+        self.remove_where(|w| matches!(w, Waiter::Waker(s) if Arc::ptr_eq(s, slot)));
     }
 
     /// Adds a done callback, or runs it now on this thread if the task has

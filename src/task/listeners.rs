@@ -20,7 +20,7 @@
 
 use super::callbacks::CallbackList;
 use super::inbox::Inbox;
-use crate::sync::{Arc, AtomicPtr, Mutex, Thread};
+use crate::sync::{Arc, AtomicPtr, AtomicWaker, Mutex, Thread};
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
@@ -31,8 +31,23 @@ pub(crate) enum Waiter {
     /// A set of handles (`as_completed`, `wait`) that knows this task as
     /// the given index.
     Inbox(Arc<Inbox>, usize),
-    /// An async task that polled a handle (one entry per distinct waker).
-    Waker(std::task::Waker),
+    /// A handle clone that was polled while the task was pending: one
+    /// entry per awaiting clone, whose waker its re-polls replace in place
+    /// (without this list's lock) and whose drop removes the entry.
+    Waker(Arc<AtomicWaker>),
+}
+
+impl Waiter {
+    /// Tells this waiter that the task finished. A waker's `wake` is user
+    /// code and may panic: the completer calls this under `unwind::contain`,
+    /// so that one panicking waker cannot keep the others untold.
+    pub(crate) fn notify(self) {
+        match self {
+            Self::Thread(thread) => thread.unpark(),
+            Self::Inbox(inbox, index) => inbox.post(index),
+            Self::Waker(slot) => slot.wake(),
+        }
+    }
 }
 
 /// The two ways a finished task tells the world.

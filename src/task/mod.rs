@@ -90,6 +90,16 @@ impl<T: 'static> dyn TaskOutput<T> {
     }
 }
 
+/// The header of a typed task, for code with no `T: 'static` bound to call
+/// [`<dyn TaskOutput<T>>::header`](TaskOutput) (`TaskHandle`'s `Drop`).
+pub(crate) fn header_of_output<T>(task: &TaskArc<dyn TaskOutput<T>>) -> &Header {
+    let at = TaskArc::as_ptr(task).cast::<Header>();
+    // SAFETY: `TaskOutput` extends `RawTask`, whose contract puts the
+    // `Header` first in a `#[repr(C)]` task, so `at` points to it; the task
+    // is alive while the `TaskArc` is borrowed.
+    unsafe { &*at }
+}
+
 /// The header a task starts with.
 #[inline]
 fn header_at<R: RawTask + ?Sized>(task: &R) -> &Header {
