@@ -10,7 +10,7 @@
 
 use crate::queue::LocalQueue;
 use crate::shared::Shared;
-use crate::sync::{thread, Arc, JoinHandle, Mutex};
+use crate::sync::{self, Arc, JoinHandle, Mutex};
 use crate::task::Job;
 use crate::worker::{self, WorkerCtx};
 use std::time::Duration;
@@ -60,8 +60,10 @@ struct State {
     extras: usize,
     /// Extra slots with no thread.
     free: Vec<usize>,
-    /// Join handles of the last thread of each extra slot.
-    joins: Vec<Option<JoinHandle<()>>>,
+    /// Join handles of extra threads not yet joined: every one started,
+    /// less those found finished when a later one was added (a slot's
+    /// threads may overlap: one releases the slot before it exits).
+    threads: Vec<JoinHandle<()>>,
 }
 
 /// Counts of a blocking pool, for stats.
@@ -79,7 +81,7 @@ impl BlockingPool {
                 blocked: 0,
                 extras: 0,
                 free: (first..first + max).rev().collect(),
-                joins: (0..max).map(|_| None).collect(),
+                threads: Vec::new(),
             }),
             locals: locals.into_iter().map(|l| Mutex::new(Some(l))).collect(),
         }
@@ -120,18 +122,33 @@ impl BlockingPool {
         state.free.push(index);
     }
 
-    /// Joins every extra thread that has been started (a waiting shutdown,
-    /// after the regular workers exited, which implies the extras retired).
+    /// Joins every extra thread not joined yet (a waiting shutdown, after
+    /// the regular workers exited, which implies the extras retired).
     pub(crate) fn join_all(&self) {
-        let joins: Vec<_> = self
-            .state
-            .lock()
-            .joins
-            .iter_mut()
-            .filter_map(Option::take)
-            .collect();
-        for handle in joins {
+        let threads = std::mem::take(&mut self.state.lock().threads);
+        for handle in threads {
             // Workers never unwind (user panics are caught).
+            let _ = handle.join();
+        }
+    }
+
+    /// Records a started extra thread, and joins the recorded ones whose
+    /// body has returned, so a long-lived pool does not keep one handle
+    /// (and one unjoined thread) per extra it ever started. Those joins
+    /// cannot block on this thread: their bodies are over. No other join
+    /// happens outside shutdown, so two exiting extras can never wait on
+    /// each other.
+    fn add_thread(&self, handle: JoinHandle<()>) {
+        let finished: Vec<_> = {
+            let mut state = self.state.lock();
+            let (done, running) = std::mem::take(&mut state.threads)
+                .into_iter()
+                .partition(sync::is_finished);
+            state.threads = running;
+            state.threads.push(handle);
+            done
+        };
+        for handle in finished {
             let _ = handle.join();
         }
     }
@@ -148,7 +165,7 @@ impl BlockingPool {
     /// while a retiring extra still held one) is covered as soon as it can be.
     #[cold]
     pub(crate) fn cover_blocked_cold(&self, shared: &Arc<Shared>) {
-        let (index, previous) = {
+        let index = {
             let mut state = self.state.lock();
             if state.blocked <= state.extras {
                 return;
@@ -157,23 +174,17 @@ impl BlockingPool {
                 return; // max_blocking extras are already running
             };
             state.extras += 1;
-            (index, state.joins[index - self.first].take())
+            index
         };
-        if let Some(previous) = previous {
-            // The slot's previous thread has released it and is exiting. It
-            // may be this very thread (an extra that retires and re-covers
-            // from its own exit path): that one is detached, not joined.
-            if previous.thread().id() != thread::current().id() {
-                let _ = previous.join();
-            }
-        }
+        // The slot's previous thread (if any) has released it and may still
+        // be exiting: its handle stays in `threads`, for shutdown to join.
         let local = self.locals[index - self.first].lock().take();
         let Some(local) = local else {
             crate::unwind::invariant_broken("a free extra slot has no deque");
         };
         shared.sleep.add_live();
         match worker::spawn(shared, index, local) {
-            Ok(handle) => self.state.lock().joins[index - self.first] = Some(handle),
+            Ok(handle) => self.add_thread(handle),
             Err(err) => {
                 // Could not start a thread: carry on without compensation.
                 // The slot's deque was dropped with the failed spawn's

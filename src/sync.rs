@@ -95,6 +95,12 @@ mod imp {
         }
     }
 
+    /// True once the thread's body has returned (joining it cannot block
+    /// for long).
+    pub(crate) fn is_finished(handle: &JoinHandle<()>) -> bool {
+        handle.is_finished()
+    }
+
     /// Number of CPUs to size the default pool by.
     pub(crate) fn available_parallelism() -> usize {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -167,6 +173,12 @@ mod imp {
     /// unparked, which is one legal outcome of a timed park.
     pub(crate) fn park_timeout(_timeout: std::time::Duration) {
         loom::thread::park();
+    }
+
+    /// loom's handles cannot tell: never, so every thread is joined at
+    /// shutdown.
+    pub(crate) fn is_finished(_handle: &JoinHandle<()>) -> bool {
+        false
     }
 
     /// Fixed so models are deterministic.
