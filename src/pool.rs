@@ -266,8 +266,9 @@ impl ThreadPool {
         if options.cancel_pending {
             shared.cancel_queued();
         }
-        let on_own_worker = worker::current().is_some_and(|w| w.pool_id() == shared.id());
-        if options.wait && !on_own_worker {
+        // A pool thread cannot wait for the pool's threads: it would wait
+        // for itself (also from a stop hook, past its main loop).
+        if options.wait && !shared.sleep.is_own_thread() {
             // Holding the lock while joining makes a second waiting caller
             // wait for the same joins instead of returning early.
             let mut threads = shared.threads.lock();

@@ -2,7 +2,9 @@
 //! The protocol, its counters and the races it closes are told in DESIGN.md,
 //! "Sleep and wake"; each SeqCst fence here is one side of a pair named there.
 
-use crate::sync::{fence, park, park_timeout, AtomicBool, AtomicU64, Instant, Mutex, Thread};
+use crate::sync::{
+    fence, park, park_timeout, thread, AtomicBool, AtomicU64, Instant, Mutex, Thread,
+};
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 
@@ -145,6 +147,16 @@ impl Sleep {
     /// itself before it can ever be on the idle list.
     pub(crate) fn register_thread(&self, index: usize, thread: Thread) {
         *self.slots[index].thread.lock() = Some(thread);
+    }
+
+    /// True if the calling thread is (or was) one of this pool's worker
+    /// threads, even one past its main loop (in its stop hook), where the
+    /// worker thread-local is already cleared. Thread ids are never reused.
+    pub(crate) fn is_own_thread(&self) -> bool {
+        let me = thread::current().id();
+        self.slots
+            .iter()
+            .any(|slot| slot.thread.lock().as_ref().is_some_and(|t| t.id() == me))
     }
 
     pub(crate) fn flags(&self) -> Flags {

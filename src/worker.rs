@@ -107,8 +107,11 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
         }
     }
     let retired = ctx.main_loop();
-    Hooks::call(&hooks.on_worker_stop, "the on_worker_stop hook", index);
+    // No longer a worker: a task the stop hook submits is an outside
+    // submission (refused once the pool has shut down), never a push onto
+    // a deque that nobody will pop again.
     CURRENT.with(|c| c.borrow_mut().take());
+    Hooks::call(&hooks.on_worker_stop, "the on_worker_stop hook", index);
     if ctx.shared.blocking.is_extra(index) {
         let Ok(ctx) = Rc::try_unwrap(ctx) else {
             unwind::invariant_broken("an exiting worker's context is still borrowed");

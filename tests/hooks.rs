@@ -101,3 +101,70 @@ fn panicking_hooks_are_contained() {
     );
     pool.shutdown(); // the stop hook panics on the way out; shutdown still returns
 }
+
+/// A pool clone the stop hook can reach (the hook is built before the pool).
+type Slot = Arc<Mutex<Option<ThreadPool>>>;
+
+#[test]
+fn a_submit_from_the_stop_hook_is_refused_after_shutdown_never_lost() {
+    let slot: Slot = Arc::default();
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let (s, o) = (slot.clone(), outcomes.clone());
+    let pool = ThreadPool::builder()
+        .max_workers(2)
+        .on_worker_stop(move |_| {
+            let pool = s.lock().unwrap().clone();
+            let Some(pool) = pool else { return };
+            assert!(ThreadPool::current().is_none(), "not a worker any more");
+            let outcome = match pool.submit(|| 5) {
+                Err(e) => format!("refused: {}", e.is_shutdown()),
+                Ok(h) => match h.result_timeout(std::time::Duration::from_secs(30)) {
+                    Ok(v) => format!("ran: {v}"),
+                    Err(e) => format!("lost: {e}"),
+                },
+            };
+            o.lock().unwrap().push(outcome);
+        })
+        .build()
+        .unwrap();
+    *slot.lock().unwrap() = Some(pool.clone());
+    pool.shutdown();
+    slot.lock().unwrap().take();
+    let outcomes = outcomes.lock().unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert!(
+        outcomes.iter().all(|o| o == "refused: true"),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn dropping_the_last_pool_handle_in_the_stop_hook_does_not_wait_for_itself() {
+    let slot: Slot = Arc::default();
+    let main_dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s, m) = (slot.clone(), main_dropped.clone());
+    let pool = ThreadPool::builder()
+        .max_workers(2)
+        .on_worker_stop(move |_| {
+            while !m.load(SeqCst) {
+                std::thread::yield_now();
+            }
+            drop(s.lock().unwrap().take());
+        })
+        .build()
+        .unwrap();
+    *slot.lock().unwrap() = Some(pool.clone());
+    // Not waiting: the workers exit on their own, and the first stop hook
+    // drops the last handle, which runs a waiting shutdown on a pool thread.
+    pool.shutdown_with(stealpool::ShutdownOptions {
+        wait: false,
+        cancel_pending: false,
+    });
+    drop(pool);
+    main_dropped.store(true, SeqCst);
+    let done = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while slot.lock().unwrap().is_some() {
+        assert!(std::time::Instant::now() < done, "the stop hook never ran");
+        std::thread::yield_now();
+    }
+}
