@@ -153,6 +153,13 @@ impl BlockingPool {
         }
     }
 
+    /// Whether one more blocked worker would be covered: an extra is running
+    /// and not needed, or an extra slot is free.
+    pub(crate) fn can_cover(&self) -> bool {
+        let state = self.state.lock();
+        state.extras > state.blocked || !state.free.is_empty()
+    }
+
     /// A worker enters its outermost blocking section.
     fn enter(&self, shared: &Arc<Shared>) {
         self.state.lock().blocked += 1;
@@ -202,14 +209,15 @@ impl BlockingPool {
     }
 }
 
-/// A worker's stay in a blocking section; nested sections count once.
-struct Section<'a> {
+/// A worker's stay in a blocking section; nested sections count once. A
+/// wait that parks without helping enters one too (`worker::help`).
+pub(crate) struct Section<'a> {
     ctx: &'a WorkerCtx,
     outermost: bool,
 }
 
 impl<'a> Section<'a> {
-    fn enter(ctx: &'a WorkerCtx) -> Self {
+    pub(crate) fn enter(ctx: &'a WorkerCtx) -> Self {
         let outermost = ctx.enter_blocking();
         if outermost {
             let shared = ctx.shared();

@@ -37,6 +37,11 @@ mod imp {
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.pop()
         }
+
+        #[inline]
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
     }
 
     impl<T> Stealer<T> {
@@ -111,6 +116,10 @@ mod imp {
 
         pub(crate) fn pop(&self) -> Option<T> {
             self.0.lock().pop_back()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
         }
     }
 

@@ -1,5 +1,8 @@
 //! A worker thread: its main loop, its find-work order, and the
 //! thread-local that tells pool code which worker (if any) it runs on.
+//! What a worker does while a task on it waits is in [`help`].
+
+mod help;
 
 use crate::blocking::EXTRA_IDLE_RECHECK;
 use crate::error::Panic;
@@ -9,12 +12,11 @@ use crate::shared::Shared;
 use crate::sleep::{SleepKind, Woke};
 use crate::stats::Counters;
 use crate::sync::{thread, thread_local, Arc, Backoff, Instant, JoinHandle, Thread};
-use crate::task::{Job, RawTask, Runner};
+use crate::task::{Job, RunFrame, Runner};
 use crate::unwind::{self, AbortOnPanic};
 use crate::ThreadPool;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::Ordering::Relaxed;
 
 // `const`-initialized on std (no lazy-init check on every `current()` call,
 // which every submit and wait makes); loom's `thread_local!` does not accept
@@ -59,11 +61,15 @@ pub(crate) struct WorkerCtx {
     blocking_depth: Cell<u32>,
     rng: Cell<u64>,
     tick: Cell<u32>,
+    /// The innermost task running on this thread (null: none); each frame
+    /// links to the one below it (`RunFrame`).
+    frames: Cell<*const RunFrame>,
+    /// Where this thread's stack was when the worker started, and its size:
+    /// how much stack is left bounds what a waiting task may run on it.
+    stack: help::StackBounds,
+    /// The deque length at which `push_local` next drops stale entries.
+    compact_at: Cell<usize>,
 }
-
-/// The most tasks a worker's stack may hold before its waits stop running
-/// unrelated work (DESIGN.md, "The helping wait").
-const MAX_HELP_DEPTH: u64 = 128;
 
 /// How often `find_work` looks at the injector before the local deque, so a
 /// worker that keeps feeding its own deque cannot starve outside submitters.
@@ -91,12 +97,15 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
         index,
         rng: Cell::new(crate::sync::rng_seed(index)),
         pool: ThreadPool::uncounted(shared.clone()),
+        stack: help::StackBounds::here(shared.spawn.stack_size),
         shared,
         local,
         thread,
         searching: Cell::new(false),
         blocking_depth: Cell::new(0),
         tick: Cell::new(0),
+        frames: Cell::new(std::ptr::null()),
+        compact_at: Cell::new(help::MIN_COMPACT_LEN),
     });
     CURRENT.with(|c| *c.borrow_mut() = Some(ctx.clone()));
     let hooks = &ctx.shared.hooks;
@@ -195,6 +204,9 @@ impl WorkerCtx {
     pub(crate) fn push_local(&self, job: Job) {
         Counters::bump(&self.counters().submitted);
         self.local.push(job);
+        if self.local.len() >= self.compact_at.get() {
+            self.compact_cold();
+        }
         self.shared.sleep.new_work();
     }
 
@@ -206,77 +218,6 @@ impl WorkerCtx {
         } else {
             unwind::contain("dropping a task's closure or value", || job.run(self));
         }
-    }
-
-    /// Runs the task a wait is waiting for, inline. Its queue entry is still
-    /// queued and is counted when a worker skips it, so a lost claim here
-    /// counts nothing.
-    fn execute_awaited(&self, task: &dyn RawTask) {
-        struct Awaited<'a>(&'a WorkerCtx);
-        impl Runner for Awaited<'_> {
-            fn before(&self) {
-                self.0.before();
-            }
-            fn after(&self, panic: Option<&Panic>) {
-                self.0.after(panic);
-            }
-            fn skipped_cancelled(&self) {}
-        }
-        if self.shared.sleep.is_broken() {
-            unwind::contain("dropping an abandoned task", || task.abandon());
-        } else {
-            unwind::contain("dropping a task's closure", || task.run(&Awaited(self)));
-        }
-    }
-
-    /// Runs `task`, which a wait on this worker awaits and found pending.
-    ///
-    /// If it is the newest pending entry of this worker's deque (a task
-    /// waiting on the child it submitted last), it is popped and run as a
-    /// queue entry, so no stale entry stays behind. Otherwise it is claimed
-    /// through the handle's reference and its entry, wherever it is, goes
-    /// stale; it sits under the newer entry found on top here (still
-    /// pending, and put back), and is dropped by whichever pop meets it
-    /// next. Stale entries met on top on the way are dropped, so a nested
-    /// fork-join does not keep its finished nodes queued (fib(25) once kept
-    /// all 242,785).
-    pub(crate) fn run_awaited(&self, task: &dyn RawTask) {
-        while let Some(job) = self.local.pop() {
-            if job.is(task) {
-                self.execute(job);
-                return;
-            }
-            if job.is_pending() {
-                self.put_back(job);
-                break;
-            }
-            // Its claim loses: this only counts a cancelled entry.
-            self.execute(job);
-        }
-        self.execute_awaited(task);
-    }
-
-    /// Puts a pending entry just popped back on top of this deque.
-    fn put_back(&self, job: Job) {
-        // A worker may have gone idle while the entry was off the deque, if
-        // the deque was empty then: announce it again. If other entries
-        // stayed, a searcher saw work and stayed awake. Either way this
-        // worker runs it at the latest when its stack unwinds, so this only
-        // spreads work, and the common case skips the fence.
-        let alone = self.shared.stealers[self.index].is_empty();
-        self.local.push(job);
-        if alone {
-            self.shared.sleep.new_work();
-        }
-    }
-
-    /// Whether a wait on this worker may run unrelated work: not once
-    /// `MAX_HELP_DEPTH` tasks are already on its stack, so chains of waits
-    /// cannot nest without bound. Running the awaited task itself is always
-    /// allowed (that is what makes nested waits deadlock-free).
-    pub(crate) fn may_help(&self) -> bool {
-        // ORDERING: this thread is the counter's only writer.
-        self.counters().running.load(Relaxed) < MAX_HELP_DEPTH
     }
 
     /// Finds a task, leaving the searching state if it does.
@@ -392,10 +333,9 @@ impl WorkerCtx {
         woke
     }
 
-    /// Parks inside a wait until `cond` holds, new work arrives, or
-    /// `deadline` passes.
-    pub(crate) fn sleep_helper(&self, cond: &dyn Fn() -> bool, deadline: Option<Instant>) {
-        match self.sleep(SleepKind::Helper, cond, deadline) {
+    /// Parks inside a wait until `cond` holds or new work arrives.
+    fn sleep_helper(&self, cond: &dyn Fn() -> bool) {
+        match self.sleep(SleepKind::Helper, cond, None) {
             // Counted as searching: the wait loop searches, and its exit
             // path stops searching (with the re-check that implies).
             Woke::Notified | Woke::Unregistered => {}
@@ -425,7 +365,8 @@ impl WorkerCtx {
 
 impl Runner for WorkerCtx {
     #[inline]
-    fn before(&self) {
+    fn before(&self, frame: &RunFrame) {
+        frame.set_below(self.frames.replace(frame));
         Counters::bump_gauge(&self.counters().running);
         Hooks::call(
             &self.shared.hooks.before_task,
@@ -435,7 +376,8 @@ impl Runner for WorkerCtx {
     }
 
     #[inline]
-    fn after(&self, panic: Option<&Panic>) {
+    fn after(&self, frame: &RunFrame, panic: Option<&Panic>) {
+        self.frames.set(frame.below());
         Hooks::call(
             &self.shared.hooks.after_task,
             "the after_task hook",

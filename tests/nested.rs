@@ -153,3 +153,107 @@ fn nested_waits_keep_the_queues_short() {
         );
     }
 }
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use stealpool::{TaskError, TaskHandle};
+use support::{Latch, HANG};
+
+#[test]
+fn a_task_waiting_on_its_own_handle_gets_deadlock_at_once() {
+    let pool = ThreadPool::new(1).unwrap();
+    let me: Arc<Mutex<Option<TaskHandle<&str>>>> = Arc::default();
+    let known = Latch::new();
+    let (m, k) = (me.clone(), known.clone());
+    let handle = pool
+        .submit(move || {
+            k.wait();
+            let me = m.lock().unwrap().take().expect("handle stored");
+            assert!(matches!(me.result(), Err(TaskError::Deadlock)));
+            assert!(!me.wait_timeout(HANG), "a self-wait must not time out");
+            me.wait(); // returns at once, unfinished
+            assert!(!me.done());
+            "returned"
+        })
+        .unwrap();
+    *me.lock().unwrap() = Some(handle.clone());
+    known.open();
+    assert_eq!(handle.result_timeout(HANG).unwrap(), "returned");
+}
+
+#[test]
+fn a_wait_on_a_task_the_waiter_ran_while_helping_is_a_deadlock() {
+    // The outer task waits on a child that runs on the other worker; while
+    // it helps, it runs `inner`, which waits on the outer task: below it on
+    // the same stack, so that wait could never end.
+    let pool = ThreadPool::new(2).unwrap();
+    let outer_slot: Arc<Mutex<Option<TaskHandle<()>>>> = Arc::default();
+    let (release, child_started, inner_ran) = (Latch::new(), Latch::new(), Latch::new());
+    let (slot, rel, started, ran) = (
+        outer_slot.clone(),
+        release.clone(),
+        child_started.clone(),
+        inner_ran.clone(),
+    );
+    let outer = pool
+        .submit(move || {
+            let pool = ThreadPool::current().unwrap();
+            let st = started.clone();
+            let child = pool
+                .submit(move || {
+                    st.open();
+                    rel.wait();
+                })
+                .unwrap();
+            // This worker is busy until the other one has stolen the child.
+            started.wait();
+            let _inner = pool
+                .submit(move || {
+                    let outer = slot.lock().unwrap().clone().expect("outer stored");
+                    let outcome = outer.result();
+                    assert!(matches!(outcome, Err(TaskError::Deadlock)), "{outcome:?}");
+                    ran.open();
+                })
+                .unwrap();
+            child.result().unwrap();
+        })
+        .unwrap();
+    *outer_slot.lock().unwrap() = Some(outer.clone());
+    inner_ran.wait();
+    release.open();
+    outer.result_timeout(HANG).unwrap();
+    outer_slot.lock().unwrap().take();
+}
+
+#[test]
+fn a_timed_wait_on_a_worker_never_starts_unrelated_work() {
+    let pool = ThreadPool::new(2).unwrap();
+    let (x_started, x_may_end, unrelated_may_end) = (Latch::new(), Latch::new(), Latch::new());
+    let (s, e) = (x_started.clone(), x_may_end.clone());
+    // X occupies one worker until the end.
+    let x = pool
+        .submit(move || {
+            s.open();
+            e.wait();
+        })
+        .unwrap();
+    x_started.wait();
+    let hold = unrelated_may_end.clone();
+    let waiter = pool
+        .submit(move || {
+            // Queued on this worker and unrelated to X: a wait that helped
+            // would run it here and block until after this wait returned.
+            let pool = ThreadPool::current().unwrap();
+            let _unrelated = pool.submit(move || hold.wait()).unwrap();
+            x.wait_timeout(Duration::from_millis(20))
+        })
+        .unwrap();
+    assert!(
+        !waiter.result_timeout(HANG).unwrap(),
+        "X cannot have finished"
+    );
+    unrelated_may_end.open();
+    x_may_end.open();
+}

@@ -15,6 +15,7 @@ use crate::error::TaskError;
 use crate::pool::ThreadPool;
 use crate::sync::{Arc, AtomicBool, Instant};
 use crate::task::handle::TaskHandle;
+use crate::task::wait::WaitEnd;
 use chunk::{run_chunk, ChunkOut, Ready};
 use std::collections::VecDeque;
 use std::fmt;
@@ -207,7 +208,7 @@ where
             return Ok(false);
         };
         if let Slot::Chunk(handle, _) = slot {
-            if !handle.wait_until(self.deadline) {
+            if handle.wait_until(self.deadline) != WaitEnd::Finished {
                 return Err(());
             }
         }

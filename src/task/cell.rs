@@ -2,7 +2,7 @@
 
 use super::header::Header;
 use super::state::CancelOutcome;
-use super::{RawTask, Runner};
+use super::{RawTask, RunFrame, Runner};
 use crate::error::TaskError;
 use crate::sync::UnsafeCell;
 use crate::unwind;
@@ -150,9 +150,10 @@ where
             return;
         }
         let func = self.take_func();
-        runner.before();
+        let frame = RunFrame::new(&self.header);
+        runner.before(&frame);
         let outcome = unwind::catch(func);
-        runner.after(outcome.as_ref().err());
+        runner.after(&frame, outcome.as_ref().err());
         self.finish(outcome.map_err(TaskError::Panicked));
     }
 

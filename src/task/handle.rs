@@ -2,7 +2,7 @@
 
 use super::cell::TaskOutput;
 use super::state::TakeOutcome;
-use super::wait;
+use super::wait::{self, WaitEnd};
 use super::{Header, RawTask};
 use crate::error::TaskError;
 use crate::sync::{Arc, AtomicWaker, Instant, TaskArc};
@@ -49,10 +49,10 @@ impl<T: Send + 'static> TaskHandle<T> {
     ///
     /// Errors: [`TaskError::Panicked`], [`TaskError::Cancelled`] (every time
     /// it is asked), [`TaskError::PoolBroken`], or [`TaskError::ResultTaken`]
-    /// if an earlier wait already moved the value or the panic out.
+    /// if an earlier wait already moved the value or the panic out, or
+    /// [`TaskError::Deadlock`] at once if the task waits on itself.
     pub fn result(&self) -> Result<T, TaskError> {
-        self.wait();
-        self.take()
+        self.finish_wait(None)
     }
 
     /// Like [`result`](Self::result), but gives up after `timeout` with
@@ -69,28 +69,39 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// # Ok::<(), stealpool::BuildError>(())
     /// ```
     pub fn result_timeout(&self, timeout: Duration) -> Result<T, TaskError> {
-        if self.wait_timeout(timeout) {
-            self.take()
-        } else {
-            Err(TaskError::Timeout)
+        self.finish_wait(Instant::now().checked_add(timeout))
+    }
+
+    /// Waits until the task finishes or `deadline` passes, then takes its
+    /// outcome.
+    fn finish_wait(&self, deadline: Option<Instant>) -> Result<T, TaskError> {
+        match self.wait_until(deadline) {
+            WaitEnd::Finished => self.take(),
+            WaitEnd::TimedOut => Err(TaskError::Timeout),
+            WaitEnd::Deadlock => Err(TaskError::Deadlock),
         }
     }
 
     /// Blocks until the task finishes (done, panicked or cancelled) without
     /// taking its value. Helps like [`result`](Self::result) on a worker.
+    /// A task waiting on itself returns at once, unfinished (`result` says
+    /// [`TaskError::Deadlock`]).
     pub fn wait(&self) {
-        self.wait_until(None);
+        let _ = self.wait_until(None);
     }
 
     /// Waits at most `timeout` for the task to finish; true if it has.
-    /// A timeout too large to represent waits forever.
+    /// A timeout too large to represent waits forever. On a worker it may
+    /// run the awaited task itself, but never starts unrelated work (which
+    /// it could not stop at the deadline). A task waiting on itself gets
+    /// false at once.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_until(Instant::now().checked_add(timeout))
+        self.wait_until(Instant::now().checked_add(timeout)) == WaitEnd::Finished
     }
 
     /// Waits until the task finishes or `deadline` passes (never, if
-    /// `None`); true if it has finished.
-    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
+    /// `None`).
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> WaitEnd {
         wait::wait_finished(self.task.as_raw(), deadline)
     }
 

@@ -42,13 +42,50 @@ pub(crate) use state::CancelOutcome;
 /// What the thread running tasks is told about each run: hooks and
 /// statistics hang off these. Each is called on the running thread.
 pub(crate) trait Runner {
-    /// The task was claimed and its closure is about to run.
-    fn before(&self);
+    /// The task was claimed and its closure is about to run. `frame` lives
+    /// on the stack of the run until `after` is called with it.
+    fn before(&self, frame: &RunFrame);
     /// The closure returned (`None`) or panicked; the outcome is not yet
     /// visible to waiters.
-    fn after(&self, panic: Option<&Panic>);
+    fn after(&self, frame: &RunFrame, panic: Option<&Panic>);
     /// The queue entry was stale: its task had been cancelled.
     fn skipped_cancelled(&self);
+}
+
+/// One task running on a thread, as a node of that thread's stack of runs:
+/// a waiting task runs others on its own stack, so a worker can be inside
+/// several runs at once. The worker links each frame to the one below it
+/// (`Runner::before`) and unlinks it (`Runner::after`); a wait walks the
+/// chain to find a task that waits, directly or through tasks it ran while
+/// helping, on a task still below it on the same stack, which cannot finish
+/// before the wait returns ([`TaskError::Deadlock`](crate::TaskError)).
+pub(crate) struct RunFrame {
+    task: *const Header,
+    below: std::cell::Cell<*const RunFrame>,
+}
+
+impl RunFrame {
+    pub(crate) fn new(task: &Header) -> Self {
+        Self {
+            task: std::ptr::from_ref(task),
+            below: std::cell::Cell::new(std::ptr::null()),
+        }
+    }
+
+    /// True if this frame runs `task`.
+    pub(crate) fn runs(&self, task: &Header) -> bool {
+        std::ptr::eq(self.task, task)
+    }
+
+    /// Links this frame above `below` (a null pointer: none).
+    pub(crate) fn set_below(&self, below: *const RunFrame) {
+        self.below.set(below);
+    }
+
+    /// The frame this one was linked above.
+    pub(crate) fn below(&self) -> *const RunFrame {
+        self.below.get()
+    }
 }
 
 /// The type-erased side of a task, as queues and workers see it.

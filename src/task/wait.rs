@@ -1,19 +1,31 @@
-//! The one wait core behind `result`, `result_timeout`, `wait`,
-//! `wait_timeout`, `as_completed` and `crate::wait`: claim-and-run an
-//! awaited task, help, then park.
+//! Passive waiting: is it finished, register to be told, park. The one
+//! entry point behind `result`, `result_timeout`, `wait`, `wait_timeout`,
+//! `as_completed`, `crate::wait` and `map`.
 //!
-//! On a pool worker a wait must never just block: the awaited task may sit
-//! in this very worker's deque. So the worker (1) runs the awaited task
-//! itself if it is still pending, (2) otherwise runs any other work it can
-//! find, and (3) parks only when there is none, registered both as a waiter
-//! on the task and as a sleeper of its pool, so either completion or new
-//! work wakes it. Any other thread spins briefly, then parks as a waiter.
-//! DESIGN.md, "The helping wait", argues why this cannot deadlock.
+//! On a worker of the awaited task's pool the scheduler decides what the
+//! waiting thread runs meanwhile (`WorkerCtx::help_until`, in
+//! `src/worker/help.rs`); this module only says what is awaited ([`Awaited`])
+//! and how a thread that runs nothing waits: any other thread polls briefly,
+//! then parks registered as a waiter. DESIGN.md, "The helping wait", has the
+//! long story.
 
 use super::RawTask;
 use crate::sync::{self, Backoff, Instant, Thread};
-use crate::worker::{self, WorkerCtx};
+use crate::worker;
 use std::time::Duration;
+
+/// How a wait on one task ended.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitEnd {
+    /// The task has finished.
+    Finished,
+    /// The deadline passed first.
+    TimedOut,
+    /// The task runs on this very thread, below the waiter: it cannot
+    /// finish until the wait returns.
+    Deadlock,
+}
 
 /// What a wait waits for: one task, or a set of tasks reporting through an
 /// inbox (`as_completed`, `wait`).
@@ -50,30 +62,43 @@ impl Awaited for OneTask<'_> {
     }
 }
 
-/// Waits until `task` has finished, or `deadline` passes; true if it has.
+/// Waits until `task` has finished, or `deadline` passes.
 ///
 /// The fork-join case, a worker waiting on a child of its own pool that
 /// has not started, goes straight to step (1) of the worker's wait: run it
 /// here. It is the common wait of a nested task graph, and this path skips
 /// the general loop's dispatch and backoff set-up (what it does is the
-/// loop's first iteration, deadline check included, so the outcome is the
-/// same: a deadline already passed never runs the task).
+/// loop's first iteration, deadline and stack checks included, so the
+/// outcome is the same: a deadline already passed never runs the task).
+/// A task that is running already may be running on this very thread,
+/// below the waiter (it waits on its own handle, or ran the waiter while
+/// helping): that wait ends at once with [`WaitEnd::Deadlock`].
 #[inline]
-pub(crate) fn wait_finished(task: &dyn RawTask, deadline: Option<Instant>) -> bool {
+pub(crate) fn wait_finished(task: &dyn RawTask, deadline: Option<Instant>) -> WaitEnd {
     let header = task.header();
     if header.state.load().is_finished() {
-        return true;
+        return WaitEnd::Finished;
     }
-    worker::with_worker(|ctx| {
-        if header.is_pending_in(ctx.pool_id()) && !deadline_passed(deadline) {
-            ctx.stop_searching();
-            ctx.run_awaited(task);
+    let deadlock = worker::with_worker(|ctx| {
+        if header.is_pending_in(ctx.pool_id()) {
+            if !deadline_passed(deadline) && ctx.may_run_inline() {
+                // (When the stack is low, the loop below decides.)
+                ctx.stop_searching();
+                ctx.run_awaited(task);
+            }
+            false
+        } else {
+            ctx.runs_below(header)
         }
     });
-    if header.state.load().is_finished() {
-        return true;
+    if deadlock == Some(true) {
+        return WaitEnd::Deadlock;
     }
-    wait_until(&OneTask(task), deadline)
+    if header.state.load().is_finished() || wait_until(&OneTask(task), deadline) {
+        WaitEnd::Finished
+    } else {
+        WaitEnd::TimedOut
+    }
 }
 
 /// Waits until `awaited` is ready, or `deadline` passes; true if it is ready.
@@ -81,57 +106,43 @@ pub(crate) fn wait_until(awaited: &dyn Awaited, deadline: Option<Instant>) -> bo
     if awaited.is_ready() {
         return true;
     }
-    worker::with_worker(|ctx| wait_on_worker_cold(ctx, awaited, deadline))
+    worker::with_worker(|ctx| ctx.help_until(awaited, deadline))
         .unwrap_or_else(|| wait_blocking_cold(awaited, deadline))
 }
 
-fn deadline_passed(deadline: Option<Instant>) -> bool {
+/// True once `deadline` (if any) has passed.
+pub(crate) fn deadline_passed(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|d| Instant::now() >= d)
 }
 
-#[cold]
-fn wait_on_worker_cold(ctx: &WorkerCtx, awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
-    let mut backoff = Backoff::new();
-    let ready = loop {
+/// Parks `thread` (the caller's) registered as a waiter on `awaited` until
+/// it is ready or `deadline` passes; true if it is ready. A timed-out
+/// waiter takes its registration back.
+pub(crate) fn park_until(
+    awaited: &dyn Awaited,
+    thread: &Thread,
+    deadline: Option<Instant>,
+) -> bool {
+    if !awaited.add_waiter(thread) {
+        return true;
+    }
+    loop {
         if awaited.is_ready() {
-            break true;
+            // The wake-up consumed the registration; nothing to remove.
+            return true;
         }
-        if deadline_passed(deadline) {
-            break false;
-        }
-        // (1) An awaited task first: if one is still pending, run it here
-        // (popped off this deque if it is on top; otherwise its queue entry
-        // becomes stale and whoever pops it finds the claim lost).
-        if let Some(task) = awaited.pending_task(ctx.pool_id()) {
-            ctx.stop_searching();
-            ctx.run_awaited(task);
-            continue;
-        }
-        // (2) Help: run other work while the awaited tasks run elsewhere
-        // (bounded in depth, so unrelated waits cannot nest without end).
-        if ctx.may_help() {
-            if let Some(other) = ctx.find_work() {
-                ctx.execute(other);
-                backoff.reset();
-                continue;
+        match deadline {
+            None => sync::park(),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    awaited.remove_waiter(thread);
+                    return awaited.is_ready();
+                }
+                sync::park_timeout(d - now);
             }
         }
-        ctx.start_searching();
-        if !backoff.is_completed() {
-            backoff.snooze();
-            continue;
-        }
-        // (3) Park until the wait is over or new work arrives.
-        let thread = ctx.thread();
-        if !awaited.add_waiter(thread) {
-            break true;
-        }
-        ctx.sleep_helper(&|| awaited.is_ready(), deadline);
-        awaited.remove_waiter(thread);
-        backoff.reset();
-    };
-    ctx.stop_searching();
-    ready
+    }
 }
 
 /// How long a thread outside the pool polls a task before it backs off and
@@ -179,25 +190,5 @@ fn wait_blocking_cold(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool 
         }
         backoff.snooze();
     }
-    let thread = sync::thread::current();
-    if !awaited.add_waiter(&thread) {
-        return true;
-    }
-    loop {
-        if awaited.is_ready() {
-            // The wake-up consumed the registration; nothing to remove.
-            return true;
-        }
-        match deadline {
-            None => sync::park(),
-            Some(d) => {
-                let now = Instant::now();
-                if now >= d {
-                    awaited.remove_waiter(&thread);
-                    return awaited.is_ready();
-                }
-                sync::park_timeout(d - now);
-            }
-        }
-    }
+    park_until(awaited, &sync::thread::current(), deadline)
 }
