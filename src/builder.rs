@@ -23,6 +23,19 @@ pub const MAX_WORKERS: usize = 2048;
 /// graphs.
 pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 
+/// The smallest [`Builder::stack_size`] a pool accepts, 64 KiB: a smaller
+/// one makes [`Builder::build`] return an error instead of building workers
+/// that overflow their stacks.
+///
+/// A worker needs stack of its own before it runs any task: to start, to
+/// catch and report a panic (the panic hook may capture and print a
+/// backtrace), to run a nested wait and done callbacks, and to shut down.
+/// On x86-64 Linux that took about 31 KiB in a debug build; the limit is
+/// twice that, for other targets and for larger thread-local storage.
+/// Tasks need their own frames on top: size the stack for the deepest task
+/// (and nested waits, each of which may run another task on the same stack).
+pub const MIN_STACK_SIZE: usize = 64 << 10;
+
 /// Configures and builds a [`ThreadPool`].
 ///
 /// ```
@@ -63,6 +76,7 @@ impl fmt::Debug for Builder {
 impl Builder {
     /// A builder with the defaults: one worker per available CPU, threads
     /// named `stealpool-0`, `stealpool-1`, ..., [`DEFAULT_STACK_SIZE`].
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn new() -> Self {
         Self {
             max_workers: None,
@@ -75,6 +89,7 @@ impl Builder {
 
     /// The number of worker threads (1 to [`MAX_WORKERS`]). Default: the
     /// machine's available parallelism.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
         self
@@ -84,6 +99,7 @@ impl Builder {
     /// [`blocking`](crate::blocking) sections. Default: `max_workers` (or
     /// what is left of the 4,095-thread limit). Zero turns compensation off
     /// (`blocking` then only runs its closure).
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn max_blocking(mut self, n: usize) -> Self {
         self.max_blocking = Some(n);
         self
@@ -91,13 +107,19 @@ impl Builder {
 
     /// Worker threads are named `{prefix}-0`, `{prefix}-1`, ... A prefix
     /// with a NUL byte makes [`build`](Self::build) return an error.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = prefix.into();
         self
     }
 
-    /// Stack size of each worker thread, in bytes. A size the OS refuses is
-    /// reported by [`build`](Self::build) as an error.
+    /// Stack size of each worker thread, in bytes. Default:
+    /// [`DEFAULT_STACK_SIZE`]. A size below [`MIN_STACK_SIZE`] (64 KiB), or
+    /// one the OS refuses, makes [`build`](Self::build) return an error. The
+    /// minimum covers the pool's own frames only: the tasks' frames come on
+    /// top, and a worker waiting on a handle may run another task on the
+    /// same stack.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -108,6 +130,7 @@ impl Builder {
     /// [`SubmitError::Broken`](crate::SubmitError::Broken) and queued tasks
     /// resolve with [`TaskError::PoolBroken`](crate::TaskError::PoolBroken).
     /// It is the same hook as [`on_worker_start`](Self::on_worker_start).
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn initializer(self, init: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_worker_start(move |_| init())
     }
@@ -115,6 +138,7 @@ impl Builder {
     /// Like [`initializer`](Self::initializer), given the worker's index
     /// (regular workers are `0..max_workers`; extra workers for blocking
     /// sections come after). Replaces any initializer.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.on_worker_start = Some(Box::new(hook));
         self
@@ -122,6 +146,7 @@ impl Builder {
 
     /// Runs on each worker thread, with its index, as it exits. A panic is
     /// caught and reported on stderr.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn on_worker_stop(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.on_worker_stop = Some(Box::new(hook));
         self
@@ -130,6 +155,7 @@ impl Builder {
     /// Runs on the worker, with its index, right before each task's closure
     /// (for tracing spans or timing). A panic is caught and reported on
     /// stderr; the task still runs.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn before_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.before_task = Some(Box::new(hook));
         self
@@ -138,6 +164,7 @@ impl Builder {
     /// Runs on the worker, with its index, right after each task's closure
     /// returns or panics, before waiters see the outcome. A panic is caught
     /// and reported on stderr.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn after_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.after_task = Some(Box::new(hook));
         self
@@ -159,17 +186,39 @@ impl Builder {
     ///         seen.fetch_add(1, Ordering::SeqCst);
     ///     })
     ///     .build()?;
-    /// let h = pool.submit(|| panic!("boom")).unwrap();
+    /// let h = pool.submit(|| panic!("boom"))?;
     /// assert!(h.result().unwrap_err().is_panic());
     /// assert_eq!(panics.load(Ordering::SeqCst), 1);
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn panic_handler(mut self, handler: impl Fn(&Panic) + Send + Sync + 'static) -> Self {
         self.hooks.on_panic = Some(Box::new(handler));
         self
     }
 
     /// Validates the configuration and starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`], and no threads left running, if
+    /// - `max_workers` is 0,
+    /// - `max_workers` is above [`MAX_WORKERS`],
+    /// - `max_workers + max_blocking` is above 4,095,
+    /// - the thread name prefix contains a NUL byte,
+    /// - `stack_size` is below [`MIN_STACK_SIZE`],
+    /// - or the OS fails to spawn a worker thread (the error's
+    ///   [`source`](std::error::Error::source) is the `io::Error`): out of
+    ///   memory or threads, or a stack size it refuses.
+    ///
+    /// ```
+    /// use stealpool::{ThreadPool, MIN_STACK_SIZE};
+    /// let err = ThreadPool::builder().stack_size(16 * 1024).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("stack_size must be at least"));
+    /// let pool = ThreadPool::builder().max_workers(1).stack_size(MIN_STACK_SIZE).build()?;
+    /// assert_eq!(pool.submit(|| 1 + 1)?.result()?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
         let workers = self
             .max_workers
@@ -179,6 +228,11 @@ impl Builder {
         }
         if workers > MAX_WORKERS {
             return Err(BuildError::too_many_workers(workers));
+        }
+        // Below the minimum, a worker overflows its stack (and the process
+        // aborts) before or while it runs its first task.
+        if self.stack_size < MIN_STACK_SIZE {
+            return Err(BuildError::stack_too_small(self.stack_size));
         }
         // std panics on a thread name with a NUL byte; refuse it here.
         if self.thread_name_prefix.contains('\0') {

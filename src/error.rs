@@ -281,6 +281,7 @@ enum BuildErrorKind {
     TooManyWorkers(usize),
     TooManyThreads { workers: usize, max_blocking: usize },
     NulInThreadName,
+    StackTooSmall(usize),
     Spawn(io::Error),
 }
 
@@ -309,6 +310,12 @@ impl BuildError {
     pub(crate) fn nul_in_thread_name() -> Self {
         Self {
             kind: BuildErrorKind::NulInThreadName,
+        }
+    }
+
+    pub(crate) fn stack_too_small(requested: usize) -> Self {
+        Self {
+            kind: BuildErrorKind::StackTooSmall(requested),
         }
     }
 
@@ -345,6 +352,11 @@ impl fmt::Display for BuildError {
             BuildErrorKind::NulInThreadName => {
                 f.write_str("thread_name_prefix must not contain a NUL byte")
             }
+            BuildErrorKind::StackTooSmall(n) => write!(
+                f,
+                "stack_size must be at least {} bytes (got {n})",
+                crate::builder::MIN_STACK_SIZE
+            ),
             BuildErrorKind::Spawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
         }
     }
