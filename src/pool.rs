@@ -35,6 +35,17 @@ pub struct ThreadPool {
 
 /// How [`ThreadPool::shutdown_with`] behaves, like the two arguments of
 /// Python's `Executor.shutdown(wait, cancel_futures)`.
+///
+/// Built with chained setters from [`new`](Self::new) (or `default()`, the
+/// same thing: wait, cancel nothing), so that options added later do not
+/// break callers:
+///
+/// ```
+/// use stealpool::ShutdownOptions;
+/// let options = ShutdownOptions::new().wait(false).cancel_pending(true);
+/// assert!(!options.wait && options.cancel_pending);
+/// assert_eq!(ShutdownOptions::new(), ShutdownOptions::default());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShutdownOptions {
     /// Block until every accepted task has finished and the workers exited.
@@ -46,13 +57,38 @@ pub struct ShutdownOptions {
     pub cancel_pending: bool,
 }
 
-impl Default for ShutdownOptions {
-    /// Wait, and run everything already accepted.
-    fn default() -> Self {
+impl ShutdownOptions {
+    /// Wait, and run everything already accepted: what
+    /// [`ThreadPool::shutdown`] does.
+    #[must_use]
+    pub const fn new() -> Self {
         Self {
             wait: true,
             cancel_pending: false,
         }
+    }
+
+    /// Sets [`wait`](Self#structfield.wait): whether `shutdown_with` blocks
+    /// until every accepted task has finished and the workers exited.
+    #[must_use = "the options take effect only when passed to `shutdown_with`"]
+    pub const fn wait(mut self, wait: bool) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Sets [`cancel_pending`](Self#structfield.cancel_pending): whether
+    /// tasks that have not started are cancelled.
+    #[must_use = "the options take effect only when passed to `shutdown_with`"]
+    pub const fn cancel_pending(mut self, cancel_pending: bool) -> Self {
+        self.cancel_pending = cancel_pending;
+        self
+    }
+}
+
+impl Default for ShutdownOptions {
+    /// [`ShutdownOptions::new`]: wait, and run everything already accepted.
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -251,14 +287,14 @@ impl ThreadPool {
     /// let pool = ThreadPool::new(1)?;
     /// let (started, (tx, rx)) = (Arc::new(Barrier::new(2)), mpsc::channel::<()>());
     /// let s = started.clone();
-    /// let blocker = pool.submit(move || { s.wait(); rx.recv().unwrap() }).unwrap();
+    /// let blocker = pool.submit(move || { s.wait(); rx.recv() })?;
     /// started.wait(); // the only worker is busy now
-    /// let queued = pool.submit(|| "never runs").unwrap();
-    /// pool.shutdown_with(ShutdownOptions { wait: false, cancel_pending: true });
+    /// let queued = pool.submit(|| "never runs")?;
+    /// pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     /// assert!(queued.result().unwrap_err().is_cancelled());
-    /// tx.send(()).unwrap();
-    /// blocker.result().unwrap();
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// tx.send(())?;
+    /// blocker.result()??;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shutdown_with(&self, options: ShutdownOptions) {
         let shared = &self.shared;

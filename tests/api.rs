@@ -1,8 +1,9 @@
 //! The public API's shape, checked where a user meets it: `?` from submit
-//! to a wait's error type, the error predicates and messages.
+//! to a wait's error type, the error predicates and messages, and the
+//! shutdown options builder.
 
 use std::error::Error;
-use stealpool::{TaskError, ThreadPool};
+use stealpool::{ShutdownOptions, TaskError, ThreadPool};
 
 /// Submits and waits with `?` throughout: one error type for both steps.
 fn square_on(pool: &ThreadPool, x: u64) -> Result<u64, TaskError> {
@@ -118,4 +119,23 @@ fn a_panic_displays_as_its_message() {
         }
         other => panic!("expected a panic, got {other:?}"),
     }
+}
+
+#[test]
+fn shutdown_options_chain_from_new_and_default_to_waiting() {
+    // `const`: options can be named once and reused.
+    const DRAIN: ShutdownOptions = ShutdownOptions::new();
+    const ABANDON: ShutdownOptions = ShutdownOptions::new().wait(false).cancel_pending(true);
+    assert_eq!(DRAIN, ShutdownOptions::default());
+    assert_eq!((DRAIN.wait, DRAIN.cancel_pending), (true, false));
+    assert_eq!((ABANDON.wait, ABANDON.cancel_pending), (false, true));
+    let back = ABANDON.wait(true).cancel_pending(false);
+    assert_eq!(back, DRAIN);
+
+    let pool = ThreadPool::new(1).unwrap();
+    let h = pool.submit(|| 5).unwrap();
+    pool.shutdown_with(DRAIN);
+    assert!(h.done(), "a waiting shutdown returns once queued work ran");
+    assert_eq!(h.result().unwrap(), 5);
+    pool.shutdown_with(ABANDON); // idempotent in any mode
 }

@@ -86,10 +86,7 @@ fn submit_after_shutdown_hands_the_closure_back() {
     assert!(!out.is_empty());
     assert!(out.iter().all(|r| matches!(r, Err(TaskError::Shutdown))));
     // Shutting down again, in any mode, is fine.
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: true,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     pool.shutdown();
 }
 
