@@ -20,10 +20,16 @@ use std::sync::atomic::Ordering::{AcqRel, Relaxed};
 ///
 /// ```
 /// let pool = stealpool::ThreadPool::new(4)?;
-/// let handles: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * i).unwrap()).collect();
-/// let total: u64 = handles.iter().map(|h| h.result().unwrap()).sum();
+/// let mut handles = Vec::new();
+/// for i in 0..10u64 {
+///     handles.push(pool.submit(move || i * i)?);
+/// }
+/// let mut total = 0;
+/// for h in &handles {
+///     total += h.result()?;
+/// }
 /// assert_eq!(total, 285);
-/// # Ok::<(), stealpool::BuildError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ThreadPool {
     shared: Arc<Shared>,
@@ -94,12 +100,18 @@ impl Default for ShutdownOptions {
 
 impl ThreadPool {
     /// A pool of `max_workers` threads with default settings.
-    /// `max_workers == 0` is an error, not a panic.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] if `max_workers` is 0 or above
+    /// [`MAX_WORKERS`](crate::MAX_WORKERS), or if the OS fails to spawn a
+    /// thread; [`Builder::build`] lists every case.
     pub fn new(max_workers: usize) -> Result<Self, BuildError> {
         Builder::new().max_workers(max_workers).build()
     }
 
     /// A [`Builder`] for the other settings.
+    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -127,16 +139,16 @@ impl ThreadPool {
     /// at every node should use [`with_current`](Self::with_current).
     ///
     /// ```
-    /// use stealpool::ThreadPool;
+    /// use stealpool::{TaskError, ThreadPool};
     /// let pool = ThreadPool::new(1)?;
-    /// let outer = pool.submit(|| {
+    /// let outer = pool.submit(|| -> Result<u32, TaskError> {
     ///     let pool = ThreadPool::current().expect("on a worker");
-    ///     let inner = pool.submit(|| 20).unwrap();
-    ///     inner.result().unwrap() + 1 // runs `inner` here: no deadlock on 1 worker
-    /// }).unwrap();
-    /// assert_eq!(outer.result().unwrap(), 21);
+    ///     let inner = pool.submit(|| 20)?;
+    ///     Ok(inner.result()? + 1) // runs `inner` here: no deadlock on 1 worker
+    /// })?;
+    /// assert_eq!(outer.result()??, 21);
     /// assert!(ThreadPool::current().is_none());
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn current() -> Option<ThreadPool> {
         Self::with_current(ThreadPool::clone)
@@ -148,35 +160,38 @@ impl ThreadPool {
     /// Returns `None` (without calling `f`) off the pool's workers.
     ///
     /// ```
-    /// use stealpool::ThreadPool;
-    /// fn fib(n: u64) -> u64 {
+    /// use stealpool::{TaskError, ThreadPool};
+    /// fn fib(n: u64) -> Result<u64, TaskError> {
     ///     if n < 2 {
-    ///         return n;
+    ///         return Ok(n);
     ///     }
-    ///     let (a, b) = ThreadPool::with_current(|pool| {
-    ///         let a = pool.submit(move || fib(n - 1)).unwrap();
-    ///         let b = pool.submit(move || fib(n - 2)).unwrap();
-    ///         (a, b)
+    ///     let (a, b) = ThreadPool::with_current(|pool| -> Result<_, TaskError> {
+    ///         let a = pool.submit(move || fib(n - 1))?;
+    ///         let b = pool.submit(move || fib(n - 2))?;
+    ///         Ok((a, b))
     ///     })
-    ///     .expect("runs on the pool");
-    ///     a.result().unwrap() + b.result().unwrap()
+    ///     .expect("runs on the pool")?;
+    ///     // The first `?` is the wait's error, the second the child's own.
+    ///     Ok(a.result()?? + b.result()??)
     /// }
     /// let pool = ThreadPool::new(2)?;
-    /// assert_eq!(pool.submit(|| fib(15)).unwrap().result().unwrap(), 610);
+    /// assert_eq!(pool.submit(|| fib(15))?.result()??, 610);
     /// assert_eq!(ThreadPool::with_current(|_| ()), None);
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_current<R>(f: impl FnOnce(&ThreadPool) -> R) -> Option<R> {
         worker::with_worker(|ctx| f(ctx.pool()))
     }
 
     /// The number of regular worker threads.
+    #[must_use]
     pub fn max_workers(&self) -> usize {
         self.shared.workers
     }
 
     /// A snapshot of the pool's gauges and totals; see [`PoolStats`] for
     /// what each field means and how exact it is.
+    #[must_use]
     pub fn stats(&self) -> PoolStats {
         let shared = &self.shared;
         let blocking = shared.blocking.snapshot();
@@ -198,8 +213,20 @@ impl ThreadPool {
     /// children run close to it) and is accepted even after shutdown, so
     /// in-flight task graphs can finish.
     ///
-    /// Errors hand `f` back: [`SubmitError::Shutdown`] after shutdown,
-    /// [`SubmitError::Broken`] if an initializer panicked.
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let handle = pool.submit(|| "hello".len())?;
+    /// assert_eq!(handle.result()?, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The error hands `f` back, unrun: [`SubmitError::Shutdown`] after
+    /// [`shutdown`](Self::shutdown) (from outside the pool),
+    /// [`SubmitError::Broken`] if a worker initializer panicked. `?` turns
+    /// it into a [`TaskError`](crate::TaskError) or any
+    /// `Box<dyn Error + Send + Sync>`.
     pub fn submit<F, T>(&self, f: F) -> Result<TaskHandle<T>, SubmitError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -216,12 +243,17 @@ impl ThreadPool {
     ///
     /// ```
     /// let pool = stealpool::ThreadPool::new(1)?;
-    /// let h = pool.submit_fallible(|| "x".parse::<u32>()).unwrap();
+    /// let h = pool.submit_fallible(|| "x".parse::<u32>())?;
     /// h.wait();
     /// assert!(h.failed());
-    /// assert!(h.result().unwrap().is_err()); // the Err is the task's value
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// assert!(h.result()?.is_err()); // the Err is the task's value
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit): the closure comes back in a
+    /// [`SubmitError`] if the pool is shut down or broken.
     pub fn submit_fallible<F, T, E>(&self, f: F) -> Result<TaskHandle<Result<T, E>>, SubmitError<F>>
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
@@ -275,6 +307,9 @@ impl ThreadPool {
 
     /// Stops accepting work from outside the pool, lets everything already
     /// accepted finish, and waits for the workers to exit. Idempotent.
+    ///
+    /// Called from a task on this pool it cannot wait for its own worker:
+    /// it stops the pool and returns at once.
     pub fn shutdown(&self) {
         self.shutdown_with(ShutdownOptions::default());
     }
@@ -319,6 +354,7 @@ impl ThreadPool {
 
     /// True once [`shutdown`](Self::shutdown) (or a broken initializer) has
     /// stopped the pool from accepting outside work.
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         self.shared.sleep.flags().shutdown()
     }

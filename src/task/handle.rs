@@ -20,7 +20,7 @@ use std::time::Duration;
 ///
 /// ```
 /// let pool = stealpool::ThreadPool::new(2)?;
-/// let handle = pool.submit(|| 6 * 7).unwrap();
+/// let handle = pool.submit(|| 6 * 7)?;
 /// assert_eq!(handle.result()?, 42);
 /// assert!(handle.done());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -43,9 +43,34 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// inline if it has not started, and otherwise runs other queued work
     /// while waiting, so nested waits never deadlock. Elsewhere it parks.
     ///
-    /// Errors: [`TaskError::Panicked`], [`TaskError::Cancelled`] (every time
-    /// it is asked), [`TaskError::PoolBroken`], or [`TaskError::ResultTaken`]
-    /// if an earlier wait already moved the value or the panic out.
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let h = pool.submit(|| 6 * 7)?;
+    /// assert_eq!(h.result()?, 42);
+    /// assert!(h.result().unwrap_err().is_result_taken()); // moved out already
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Panicked`] if the task panicked, [`TaskError::Cancelled`]
+    /// (every time it is asked) if it was cancelled,
+    /// [`TaskError::PoolBroken`] if its pool broke before running it,
+    /// [`TaskError::Deadlock`] if a task waits on itself, or
+    /// [`TaskError::ResultTaken`] if an earlier wait already moved the value
+    /// or the panic out.
+    ///
+    /// # Reentrancy
+    ///
+    /// On a worker, this call may run other tasks of the pool on the
+    /// calling thread before it returns: the awaited task if it has not
+    /// started, then queued work. Do not wait while holding anything those
+    /// tasks may also take: a `Mutex` guard (a task that locks it deadlocks
+    /// the worker), a live `RefCell` borrow (a task that borrows it panics),
+    /// or thread-local state in the middle of a change (a task sees it half
+    /// done). Release them before waiting. Outside the pool the call just
+    /// parks, and `.await` never runs other tasks.
+    #[doc(alias = "join")]
     pub fn result(&self) -> Result<T, TaskError> {
         self.wait();
         self.take()
@@ -58,12 +83,22 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// use std::time::Duration;
     /// let pool = stealpool::ThreadPool::new(1)?;
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
-    /// let h = pool.submit(move || rx.recv().is_ok()).unwrap();
+    /// let h = pool.submit(move || rx.recv().is_ok())?;
     /// assert!(h.result_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
-    /// tx.send(()).unwrap();
-    /// assert!(h.result_timeout(Duration::from_secs(60)).unwrap());
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// tx.send(())?;
+    /// assert!(h.result_timeout(Duration::from_secs(60))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Timeout`] if the task has not finished within
+    /// `timeout`; otherwise those of [`result`](Self::result).
+    ///
+    /// # Reentrancy
+    ///
+    /// As for [`result`](Self::result): on a worker, other tasks may run on
+    /// the calling thread while it waits.
     pub fn result_timeout(&self, timeout: Duration) -> Result<T, TaskError> {
         if self.wait_timeout(timeout) {
             self.take()
@@ -74,12 +109,42 @@ impl<T: Send + 'static> TaskHandle<T> {
 
     /// Blocks until the task finishes (done, panicked or cancelled) without
     /// taking its value. Helps like [`result`](Self::result) on a worker.
+    ///
+    /// # Reentrancy
+    ///
+    /// On a worker, this call may run other tasks of the pool on the
+    /// calling thread before it returns: the awaited task if it has not
+    /// started, then queued work. Do not wait while holding anything those
+    /// tasks may also take: a `Mutex` guard (a task that locks it deadlocks
+    /// the worker), a live `RefCell` borrow (a task that borrows it panics),
+    /// or thread-local state in the middle of a change (a task sees it half
+    /// done). Release them before waiting. Outside the pool the call just
+    /// parks, and `.await` never runs other tasks.
     pub fn wait(&self) {
         self.wait_until(None);
     }
 
     /// Waits at most `timeout` for the task to finish; true if it has.
-    /// A timeout too large to represent waits forever.
+    /// A timeout too large to represent waits forever. The value stays in
+    /// the handle, for [`result`](Self::result).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let h = pool.submit(move || rx.recv().is_ok())?;
+    /// assert!(!h.wait_timeout(Duration::from_millis(10))); // blocked on `rx`
+    /// tx.send(())?;
+    /// assert!(h.wait_timeout(Duration::from_secs(60)));
+    /// assert!(h.result()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Reentrancy
+    ///
+    /// As for [`wait`](Self::wait): on a worker, other tasks may run on the
+    /// calling thread while it waits.
+    #[must_use = "false means the task has not finished"]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(Instant::now().checked_add(timeout))
     }
@@ -93,16 +158,41 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// Cancels the task if it has not started. Returns true if the task is
     /// now cancelled (by this call or an earlier one): it never runs, and its
     /// closure has been dropped. Returns false if it is running or finished.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, release_rx) = mpsc::channel::<()>();
+    /// let busy = pool.submit(move || {
+    ///     started_tx.send(()).ok();
+    ///     release_rx.recv().is_ok()
+    /// })?;
+    /// started.recv()?; // the only worker now runs `busy`
+    /// let queued = pool.submit(|| "never runs")?;
+    /// assert!(queued.cancel()); // still pending: it never runs
+    /// assert!(queued.cancelled());
+    /// assert!(queued.result().unwrap_err().is_cancelled());
+    /// assert!(!busy.cancel()); // running: too late
+    /// release.send(())?;
+    /// assert!(busy.result()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cancel(&self) -> bool {
         self.task.cancel() != super::CancelOutcome::TooLate
     }
 
     /// True once the task has finished: returned, panicked or was cancelled.
+    /// (Python's name; `is_finished` in Rust's `JoinHandle`.)
+    #[doc(alias = "is_finished")]
+    #[must_use]
     pub fn done(&self) -> bool {
         self.task.header().state.load().is_finished()
     }
 
     /// True while the task's closure is executing.
+    #[doc(alias = "is_running")]
+    #[must_use]
     pub fn running(&self) -> bool {
         self.task.header().state.load().is_running()
     }
@@ -112,11 +202,15 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// [`submit_fallible`](crate::ThreadPool::submit_fallible)) it returned
     /// `Err`. A cancelled task has not failed. This is what
     /// [`ReturnWhen::FirstError`](crate::ReturnWhen::FirstError) looks at.
+    #[doc(alias = "is_failed")]
+    #[must_use]
     pub fn failed(&self) -> bool {
         self.task.header().state.load().is_failed()
     }
 
     /// True if the task was cancelled before it started.
+    #[doc(alias = "is_cancelled")]
+    #[must_use]
     pub fn cancelled(&self) -> bool {
         self.task.header().state.load().is_cancelled()
     }
@@ -135,13 +229,13 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// use std::sync::Arc;
     /// let pool = stealpool::ThreadPool::new(1)?;
     /// let seen = Arc::new(AtomicBool::new(false));
-    /// let h = pool.submit(|| 1).unwrap();
+    /// let h = pool.submit(|| 1)?;
     /// let s = seen.clone();
     /// h.add_done_callback(move |h| s.store(h.done(), Ordering::SeqCst));
     /// h.wait();
     /// pool.shutdown(); // the callback has run once the pool has drained
     /// assert!(seen.load(Ordering::SeqCst));
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&TaskHandle<T>) + Send + 'static) {
         // Weak, so a callback never keeps its own task alive: whoever
