@@ -360,6 +360,21 @@ impl ThreadPool {
     }
 }
 
+// Unwind safety. A panic that unwinds out of a `catch_unwind` closure that
+// used a pool cannot leave the pool half updated for whoever uses it next:
+// - the pool's shared state is atomics, lock-free queues and locks that
+//   ignore poisoning and never run user code while held;
+// - user code the pool runs (tasks, callbacks, hooks, the panic handler) runs
+//   inside `catch_unwind` on the thread that runs it, and its panic becomes
+//   a task's outcome or is contained; the hooks are only ever called that
+//   way, never through a `&ThreadPool`;
+// - the user code a method runs on the caller's thread without catching its
+//   panic (`with_current`'s closure) runs between pool operations, not in
+//   the middle of one;
+// - the pool's own code does not panic (a broken invariant aborts).
+impl std::panic::UnwindSafe for ThreadPool {}
+impl std::panic::RefUnwindSafe for ThreadPool {}
+
 impl Clone for ThreadPool {
     fn clone(&self) -> Self {
         // ORDERING: the count only decides who runs the shutdown-on-drop;

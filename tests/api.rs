@@ -1,9 +1,12 @@
 //! The public API's shape, checked where a user meets it: `?` from submit
-//! to a wait's error type, the error predicates and messages, and the
-//! shutdown options builder.
+//! to a wait's error type, the error predicates and messages, the shutdown
+//! options builder, and the auto traits the types promise.
 
 use std::error::Error;
-use stealpool::{ShutdownOptions, TaskError, ThreadPool};
+use std::panic::{catch_unwind, RefUnwindSafe, UnwindSafe};
+use stealpool::{
+    BuildError, Builder, PoolStats, ShutdownOptions, SubmitError, TaskError, TaskHandle, ThreadPool,
+};
 
 /// Submits and waits with `?` throughout: one error type for both steps.
 fn square_on(pool: &ThreadPool, x: u64) -> Result<u64, TaskError> {
@@ -138,4 +141,39 @@ fn shutdown_options_chain_from_new_and_default_to_waiting() {
     assert!(h.done(), "a waiting shutdown returns once queued work ran");
     assert_eq!(h.result().unwrap(), 5);
     pool.shutdown_with(ABANDON); // idempotent in any mode
+}
+
+fn unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
+fn send_sync<T: Send + Sync>() {}
+
+/// Compile-time checks: these fail to build, not to run.
+const _: fn() = || {
+    unwind_safe::<ThreadPool>();
+    unwind_safe::<TaskHandle<u32>>();
+    // For any value type, even one that is itself not unwind safe.
+    unwind_safe::<TaskHandle<std::cell::Cell<u32>>>();
+    send_sync::<ThreadPool>();
+    send_sync::<TaskHandle<u32>>();
+    send_sync::<TaskError>();
+    send_sync::<BuildError>();
+    send_sync::<PoolStats>();
+    send_sync::<ShutdownOptions>();
+    send_sync::<SubmitError<Box<dyn FnOnce() + Send>>>();
+    send_sync::<Builder>();
+};
+
+/// Unwind safety in use: a closure that borrows the pool and a handle
+/// goes straight into `catch_unwind`, and both work after it panicked.
+#[test]
+fn pool_and_handles_are_usable_after_a_caught_panic() {
+    let pool = ThreadPool::new(1).unwrap();
+    let h = pool.submit(|| 1).unwrap();
+    let caught = catch_unwind(|| {
+        let again = pool.submit(|| 2).unwrap();
+        assert_eq!(h.result().unwrap() + again.result().unwrap(), 3);
+        std::panic::resume_unwind(Box::new("after using both"));
+    });
+    assert!(caught.is_err());
+    assert!(h.done() && h.result().unwrap_err().is_result_taken());
+    assert_eq!(pool.submit(|| 4).unwrap().result().unwrap(), 4);
 }

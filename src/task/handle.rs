@@ -293,3 +293,19 @@ impl<T: 'static> fmt::Debug for TaskHandle<T> {
             .finish()
     }
 }
+
+// Unwind safety. A panic that unwinds out of a `catch_unwind` closure that
+// used a handle cannot leave the handle, or the task it shares, half
+// updated for whoever looks at it afterwards:
+// - every change to the task is one atomic transition of its state word, or
+//   a push or drain under a lock that ignores poisoning and never runs user
+//   code while held;
+// - the user code a handle can run on the caller's thread (the task itself,
+//   run inline by a wait on a worker, and done callbacks) runs inside
+//   `catch_unwind`: its panic becomes the task's outcome or is contained;
+// - the pool's own code does not panic (a broken invariant aborts);
+// - the value is never lent out by reference: it moves out whole, once,
+//   so a `T` with interior mutability is never observed through a handle.
+// So `TaskHandle<T>` is unwind safe for every `T`, as tokio's `JoinHandle`.
+impl<T> std::panic::UnwindSafe for TaskHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for TaskHandle<T> {}
