@@ -47,6 +47,7 @@ pub const MIN_STACK_SIZE: usize = 64 << 10;
 /// assert_eq!(pool.max_workers(), 4);
 /// # Ok::<(), stealpool::BuildError>(())
 /// ```
+#[must_use = "a Builder does nothing until `.build()` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     max_blocking: Option<usize>,
@@ -76,7 +77,6 @@ impl fmt::Debug for Builder {
 impl Builder {
     /// A builder with the defaults: one worker per available CPU, threads
     /// named `stealpool-0`, `stealpool-1`, ..., [`DEFAULT_STACK_SIZE`].
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn new() -> Self {
         Self {
             max_workers: None,
@@ -89,7 +89,6 @@ impl Builder {
 
     /// The number of worker threads (1 to [`MAX_WORKERS`]). Default: the
     /// machine's available parallelism.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
         self
@@ -99,7 +98,6 @@ impl Builder {
     /// [`blocking`](crate::blocking) sections. Default: `max_workers` (or
     /// what is left of the 4,095-thread limit). Zero turns compensation off
     /// (`blocking` then only runs its closure).
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn max_blocking(mut self, n: usize) -> Self {
         self.max_blocking = Some(n);
         self
@@ -107,7 +105,6 @@ impl Builder {
 
     /// Worker threads are named `{prefix}-0`, `{prefix}-1`, ... A prefix
     /// with a NUL byte makes [`build`](Self::build) return an error.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = prefix.into();
         self
@@ -119,7 +116,6 @@ impl Builder {
     /// minimum covers the pool's own frames only: the tasks' frames come on
     /// top, and a worker waiting on a handle may run another task on the
     /// same stack.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -130,7 +126,6 @@ impl Builder {
     /// [`SubmitError::Broken`](crate::SubmitError::Broken) and queued tasks
     /// resolve with [`TaskError::PoolBroken`](crate::TaskError::PoolBroken).
     /// It is the same hook as [`on_worker_start`](Self::on_worker_start).
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn initializer(self, init: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_worker_start(move |_| init())
     }
@@ -138,7 +133,6 @@ impl Builder {
     /// Like [`initializer`](Self::initializer), given the worker's index
     /// (regular workers are `0..max_workers`; extra workers for blocking
     /// sections come after). Replaces any initializer.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.on_worker_start = Some(Box::new(hook));
         self
@@ -146,7 +140,6 @@ impl Builder {
 
     /// Runs on each worker thread, with its index, as it exits. A panic is
     /// caught and reported on stderr.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn on_worker_stop(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.on_worker_stop = Some(Box::new(hook));
         self
@@ -155,7 +148,6 @@ impl Builder {
     /// Runs on the worker, with its index, right before each task's closure
     /// (for tracing spans or timing). A panic is caught and reported on
     /// stderr; the task still runs.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn before_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.before_task = Some(Box::new(hook));
         self
@@ -164,7 +156,6 @@ impl Builder {
     /// Runs on the worker, with its index, right after each task's closure
     /// returns or panics, before waiters see the outcome. A panic is caught
     /// and reported on stderr.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn after_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.after_task = Some(Box::new(hook));
         self
@@ -191,7 +182,6 @@ impl Builder {
     /// assert_eq!(panics.load(Ordering::SeqCst), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn panic_handler(mut self, handler: impl Fn(&Panic) + Send + Sync + 'static) -> Self {
         self.hooks.on_panic = Some(Box::new(handler));
         self

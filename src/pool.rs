@@ -111,7 +111,6 @@ impl ThreadPool {
     }
 
     /// A [`Builder`] for the other settings.
-    #[must_use = "a Builder does nothing until `.build()` is called"]
     pub fn builder() -> Builder {
         Builder::new()
     }
