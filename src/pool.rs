@@ -307,8 +307,8 @@ impl ThreadPool {
     /// Stops accepting work from outside the pool, lets everything already
     /// accepted finish, and waits for the workers to exit. Idempotent.
     ///
-    /// Called from a task on this pool it cannot wait for its own worker:
-    /// it stops the pool and returns at once.
+    /// Called on one of this pool's own threads (from a task or a hook) it
+    /// cannot wait for itself: it stops the pool and returns at once.
     pub fn shutdown(&self) {
         self.shutdown_with(ShutdownOptions::default());
     }
