@@ -27,12 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("panicking task: {}", boom.result().unwrap_err());
 
     let blocker = pool.submit(|| std::thread::sleep(Duration::from_millis(50)))?;
-    let blockers: Vec<_> = (0..3)
-        .map(|_| {
-            pool.submit(|| std::thread::sleep(Duration::from_millis(50)))
-                .unwrap()
-        })
-        .collect();
+    let blockers = (0..3)
+        .map(|_| pool.submit(|| std::thread::sleep(Duration::from_millis(50))))
+        .collect::<Result<Vec<_>, _>>()?;
     let queued = pool.submit(|| "ran")?;
     println!("cancel a queued task: {}", queued.cancel());
     println!("its result: {}", queued.result().unwrap_err());

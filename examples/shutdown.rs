@@ -5,7 +5,7 @@
 //!    for the workers to exit.
 //! 2. Submitting afterwards fails with `SubmitError::Shutdown`, which hands
 //!    the closure back unrun, so nothing the caller owned is lost.
-//! 3. `shutdown_with(ShutdownOptions { cancel_pending: true, .. })`: tasks
+//! 3. `shutdown_with(ShutdownOptions::new().cancel_pending(true))`: tasks
 //!    that have not started are cancelled (their handles say so); running
 //!    ones finish.
 //! 4. Dropping the last clone of the pool is a waiting `shutdown()`, like
@@ -87,10 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 2..8 {
         handles.push(pool.submit(move || format!("task {i} finished"))?);
     }
-    pool.shutdown_with(ShutdownOptions {
-        wait: false, // the running tasks wait for the gate, opened below
-        cancel_pending: true,
-    });
+    // Do not wait: the running tasks wait for the gate, opened below.
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     // What each handle said right after the call, before the gate opened.
     let states: Vec<_> = handles
         .iter()

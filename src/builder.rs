@@ -23,6 +23,19 @@ pub const MAX_WORKERS: usize = 2048;
 /// graphs.
 pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 
+/// The smallest [`Builder::stack_size`] a pool accepts, 64 KiB: a smaller
+/// one makes [`Builder::build`] return an error instead of building workers
+/// that overflow their stacks.
+///
+/// A worker needs stack of its own before it runs any task: to start, to
+/// catch and report a panic (the panic hook may capture and print a
+/// backtrace), to run a nested wait and done callbacks, and to shut down.
+/// On x86-64 Linux that took about 31 KiB in a debug build; the limit is
+/// twice that, for other targets and for larger thread-local storage.
+/// Tasks need their own frames on top: size the stack for the deepest task
+/// (and nested waits, each of which may run another task on the same stack).
+pub const MIN_STACK_SIZE: usize = 64 << 10;
+
 /// Configures and builds a [`ThreadPool`].
 ///
 /// ```
@@ -34,6 +47,7 @@ pub const DEFAULT_STACK_SIZE: usize = 8 << 20;
 /// assert_eq!(pool.max_workers(), 4);
 /// # Ok::<(), stealpool::BuildError>(())
 /// ```
+#[must_use = "a Builder does nothing until `.build()` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
     max_blocking: Option<usize>,
@@ -96,8 +110,12 @@ impl Builder {
         self
     }
 
-    /// Stack size of each worker thread, in bytes. A size the OS refuses is
-    /// reported by [`build`](Self::build) as an error.
+    /// Stack size of each worker thread, in bytes. Default:
+    /// [`DEFAULT_STACK_SIZE`]. A size below [`MIN_STACK_SIZE`] (64 KiB), or
+    /// one the OS refuses, makes [`build`](Self::build) return an error. The
+    /// minimum covers the pool's own frames only: the tasks' frames come on
+    /// top, and a worker waiting on a handle may run another task on the
+    /// same stack.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = bytes;
         self
@@ -159,10 +177,10 @@ impl Builder {
     ///         seen.fetch_add(1, Ordering::SeqCst);
     ///     })
     ///     .build()?;
-    /// let h = pool.submit(|| panic!("boom")).unwrap();
+    /// let h = pool.submit(|| panic!("boom"))?;
     /// assert!(h.result().unwrap_err().is_panic());
     /// assert_eq!(panics.load(Ordering::SeqCst), 1);
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn panic_handler(mut self, handler: impl Fn(&Panic) + Send + Sync + 'static) -> Self {
         self.hooks.on_panic = Some(Box::new(handler));
@@ -170,6 +188,27 @@ impl Builder {
     }
 
     /// Validates the configuration and starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`], and no threads left running, if
+    /// - `max_workers` is 0,
+    /// - `max_workers` is above [`MAX_WORKERS`],
+    /// - `max_workers + max_blocking` is above 4,095,
+    /// - the thread name prefix contains a NUL byte,
+    /// - `stack_size` is below [`MIN_STACK_SIZE`],
+    /// - or the OS fails to spawn a worker thread (the error's
+    ///   [`source`](std::error::Error::source) is the `io::Error`): out of
+    ///   memory or threads, or a stack size it refuses.
+    ///
+    /// ```
+    /// use stealpool::{ThreadPool, MIN_STACK_SIZE};
+    /// let err = ThreadPool::builder().stack_size(16 * 1024).build().unwrap_err();
+    /// assert!(err.to_string().starts_with("stack_size must be at least"));
+    /// let pool = ThreadPool::builder().max_workers(1).stack_size(MIN_STACK_SIZE).build()?;
+    /// assert_eq!(pool.submit(|| 1 + 1)?.result()?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
         let workers = self
             .max_workers
@@ -179,6 +218,11 @@ impl Builder {
         }
         if workers > MAX_WORKERS {
             return Err(BuildError::too_many_workers(workers));
+        }
+        // Below the minimum, a worker overflows its stack (and the process
+        // aborts) before or while it runs its first task.
+        if self.stack_size < MIN_STACK_SIZE {
+            return Err(BuildError::stack_too_small(self.stack_size));
         }
         // std panics on a thread name with a NUL byte; refuse it here.
         if self.thread_name_prefix.contains('\0') {

@@ -17,6 +17,54 @@ use std::io;
 /// assert_eq!(f(), 42);
 /// # Ok::<(), stealpool::BuildError>(())
 /// ```
+///
+/// `?` turns it into a [`TaskError`] (dropping the closure), so one error
+/// type covers submitting and waiting; an application error type needs a
+/// `From<TaskError>` and a one-line generic `From<SubmitError<F>>` (the
+/// closure's type has no name to write):
+///
+/// ```
+/// use stealpool::{SubmitError, TaskError, ThreadPool};
+///
+/// fn square_on(pool: &ThreadPool, x: u64) -> Result<u64, TaskError> {
+///     pool.submit(move || x * x)?.result()
+/// }
+///
+/// #[derive(Debug)]
+/// enum AppError {
+///     Task(TaskError),
+///     Parse(std::num::ParseIntError),
+/// }
+/// impl From<TaskError> for AppError {
+///     fn from(e: TaskError) -> Self {
+///         AppError::Task(e)
+///     }
+/// }
+/// impl<F> From<SubmitError<F>> for AppError {
+///     fn from(e: SubmitError<F>) -> Self {
+///         AppError::Task(e.into())
+///     }
+/// }
+/// impl From<std::num::ParseIntError> for AppError {
+///     fn from(e: std::num::ParseIntError) -> Self {
+///         AppError::Parse(e)
+///     }
+/// }
+///
+/// fn parse_on(pool: &ThreadPool, text: &'static str) -> Result<u64, AppError> {
+///     Ok(pool.submit(move || text.parse::<u64>())?.result()??)
+/// }
+///
+/// let pool = ThreadPool::new(1)?;
+/// assert_eq!(square_on(&pool, 7)?, 49);
+/// assert!(matches!(parse_on(&pool, "12"), Ok(12)));
+/// assert!(matches!(parse_on(&pool, "x"), Err(AppError::Parse(_))));
+/// pool.shutdown();
+/// assert!(square_on(&pool, 7).unwrap_err().is_shutdown());
+/// assert!(matches!(parse_on(&pool, "12"), Err(AppError::Task(TaskError::Shutdown))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[non_exhaustive]
 pub enum SubmitError<F> {
     /// The pool was shut down: it accepts no work from outside its workers.
     Shutdown(F),
@@ -26,6 +74,7 @@ pub enum SubmitError<F> {
 
 impl<F> SubmitError<F> {
     /// Gives back the closure that was not submitted.
+    #[must_use = "dropping the returned closure drops the task; to discard it, drop the error"]
     pub fn into_inner(self) -> F {
         match self {
             Self::Shutdown(f) | Self::Broken(f) => f,
@@ -33,13 +82,27 @@ impl<F> SubmitError<F> {
     }
 
     /// True if the pool had been shut down.
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         matches!(self, Self::Shutdown(_))
     }
 
     /// True if the pool is broken (an initializer panicked).
+    #[must_use]
     pub fn is_broken(&self) -> bool {
         matches!(self, Self::Broken(_))
+    }
+}
+
+/// For `?`: [`SubmitError::Shutdown`] becomes [`TaskError::Shutdown`] and
+/// [`SubmitError::Broken`] becomes [`TaskError::PoolBroken`]; the closure is
+/// dropped unrun. Use [`SubmitError::into_inner`] first to keep it.
+impl<F> From<SubmitError<F>> for TaskError {
+    fn from(err: SubmitError<F>) -> Self {
+        match err {
+            SubmitError::Shutdown(_) => TaskError::Shutdown,
+            SubmitError::Broken(_) => TaskError::PoolBroken,
+        }
     }
 }
 
@@ -81,10 +144,12 @@ pub enum TaskError {
     Timeout,
     /// The value was already moved out of this handle by an earlier wait.
     ResultTaken,
-    /// The pool could not run the task: a worker initializer panicked.
+    /// The pool could not run the task: a worker initializer panicked (also
+    /// what `?` makes of a [`SubmitError::Broken`]).
     PoolBroken,
     /// The work was never submitted: the pool had shut down (an item of
-    /// [`ThreadPool::map`](crate::ThreadPool::map) reached after shutdown).
+    /// [`ThreadPool::map`](crate::ThreadPool::map) reached after shutdown,
+    /// or a [`SubmitError::Shutdown`] turned into a `TaskError` by `?`).
     Shutdown,
     /// The wait could never end: a task waited on its own handle (or on a
     /// task further down the same worker's stack, which cannot resume until
@@ -95,26 +160,49 @@ pub enum TaskError {
 
 impl TaskError {
     /// True for [`TaskError::Cancelled`].
+    #[must_use]
     pub fn is_cancelled(&self) -> bool {
         matches!(self, Self::Cancelled)
     }
 
     /// True for [`TaskError::Panicked`].
+    #[must_use]
     pub fn is_panic(&self) -> bool {
         matches!(self, Self::Panicked(_))
     }
 
     /// True for [`TaskError::Timeout`].
+    #[must_use]
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout)
     }
 
+    /// True for [`TaskError::ResultTaken`].
+    #[must_use]
+    pub fn is_result_taken(&self) -> bool {
+        matches!(self, Self::ResultTaken)
+    }
+
+    /// True for [`TaskError::PoolBroken`].
+    #[must_use]
+    pub fn is_pool_broken(&self) -> bool {
+        matches!(self, Self::PoolBroken)
+    }
+
+    /// True for [`TaskError::Shutdown`].
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        matches!(self, Self::Shutdown)
+    }
+
     /// True for [`TaskError::Deadlock`].
+    #[must_use]
     pub fn is_deadlock(&self) -> bool {
         matches!(self, Self::Deadlock)
     }
 
     /// The panic message, if the task panicked with a string.
+    #[must_use]
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             Self::Panicked(p) => Some(p.message()),
@@ -123,6 +211,7 @@ impl TaskError {
     }
 
     /// The panic payload, to re-raise with [`std::panic::resume_unwind`].
+    #[must_use = "dropping the payload loses the panic; to discard it, drop the error"]
     pub fn into_panic(self) -> Option<Box<dyn Any + Send + 'static>> {
         match self {
             Self::Panicked(p) => Some(p.into_payload()),
@@ -168,13 +257,13 @@ impl std::error::Error for TaskError {}
 /// use std::time::Duration;
 /// let pool = stealpool::ThreadPool::new(1)?;
 /// let (tx, rx) = std::sync::mpsc::channel::<()>();
-/// let stuck = pool.submit(move || rx.recv().is_ok()).unwrap();
+/// let stuck = pool.submit(move || rx.recv().is_ok())?;
 /// let mut it = stealpool::as_completed_timeout([stuck], Duration::from_millis(10));
-/// let timeout = it.next().unwrap().unwrap_err();
+/// let timeout = it.next().expect("one item").unwrap_err();
 /// assert_eq!(timeout.pending().len(), 1);
-/// tx.send(()).unwrap();
-/// assert!(timeout.into_pending()[0].result().unwrap());
-/// # Ok::<(), stealpool::BuildError>(())
+/// tx.send(())?;
+/// assert!(timeout.into_pending()[0].result()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TimeoutError<T> {
     pending: Vec<crate::TaskHandle<T>>,
@@ -186,11 +275,13 @@ impl<T> TimeoutError<T> {
     }
 
     /// The handles that had not finished, in input order.
+    #[must_use]
     pub fn pending(&self) -> &[crate::TaskHandle<T>] {
         &self.pending
     }
 
     /// Takes the pending handles.
+    #[must_use = "dropping the handles detaches their tasks (they still run)"]
     pub fn into_pending(self) -> Vec<crate::TaskHandle<T>> {
         self.pending
     }
@@ -242,13 +333,32 @@ impl Panic {
 
     /// The message the task panicked with (`"Box<dyn Any>"` for a payload
     /// that is not a string).
+    #[must_use]
     pub fn message(&self) -> &str {
         &self.0.message
     }
 
     /// The original payload, for [`std::panic::resume_unwind`].
+    #[must_use = "dropping the payload loses the panic"]
     pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
         self.0.payload
+    }
+}
+
+/// The panic message alone, as `panic!` was given it.
+///
+/// ```
+/// let pool = stealpool::ThreadPool::new(1)?;
+/// let err = pool.submit(|| -> u32 { panic!("disk full") })?.result().unwrap_err();
+/// match err {
+///     stealpool::TaskError::Panicked(p) => assert_eq!(p.to_string(), "disk full"),
+///     other => panic!("expected a panic, got {other}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl fmt::Display for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.message)
     }
 }
 
@@ -281,6 +391,7 @@ enum BuildErrorKind {
     TooManyWorkers(usize),
     TooManyThreads { workers: usize, max_blocking: usize },
     NulInThreadName,
+    StackTooSmall(usize),
     Spawn(io::Error),
 }
 
@@ -309,6 +420,12 @@ impl BuildError {
     pub(crate) fn nul_in_thread_name() -> Self {
         Self {
             kind: BuildErrorKind::NulInThreadName,
+        }
+    }
+
+    pub(crate) fn stack_too_small(requested: usize) -> Self {
+        Self {
+            kind: BuildErrorKind::StackTooSmall(requested),
         }
     }
 
@@ -345,6 +462,11 @@ impl fmt::Display for BuildError {
             BuildErrorKind::NulInThreadName => {
                 f.write_str("thread_name_prefix must not contain a NUL byte")
             }
+            BuildErrorKind::StackTooSmall(n) => write!(
+                f,
+                "stack_size must be at least {} bytes (got {n})",
+                crate::builder::MIN_STACK_SIZE
+            ),
             BuildErrorKind::Spawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
         }
     }

@@ -1,5 +1,6 @@
-//! A lock-free work-stealing thread pool with the programming model of
-//! Python's `concurrent.futures.ThreadPoolExecutor`.
+#![doc = include_str!("../README.md")]
+//!
+//! ## The model in brief
 //!
 //! - [`ThreadPool::submit`] returns a [`TaskHandle`] at once. The handle is
 //!   an atomic state machine (pending -> running -> done, or pending ->
@@ -13,39 +14,72 @@
 //!   started, and other queued work while it runs elsewhere.
 //! - A panicking task resolves its handle with [`TaskError::Panicked`]; the
 //!   worker carries on. Handles are also `Future`s.
+//! - Every failure is a typed error: [`BuildError`] from
+//!   [`Builder::build`], [`SubmitError`] (with the closure handed back)
+//!   from `submit`, [`TaskError`] from a wait. `?` turns a `SubmitError`
+//!   into a `TaskError`, so one `Result<_, TaskError>` covers both steps.
 //!
-//! DESIGN.md has the architecture, the state machine and the sleep/wake
-//! protocol.
+//! ## Waiting on a worker runs other tasks on the same thread
 //!
-//! # Example
+//! [`result`](TaskHandle::result), [`result_timeout`](TaskHandle::result_timeout),
+//! [`wait`](TaskHandle::wait) and [`wait_timeout`](TaskHandle::wait_timeout)
+//! called from a task do not just block: the worker runs the awaited task
+//! itself if it has not started, and other queued tasks while it waits.
+//! That is why nested waits cannot deadlock, and it means those tasks run on
+//! the waiting task's thread, on top of its stack. So, across such a wait:
+//!
+//! - do not hold a `Mutex` guard that another task may lock: that task
+//!   deadlocks the worker (std's `Mutex` is not reentrant);
+//! - do not keep a `RefCell` borrowed (a thread-local one especially) that
+//!   another task may borrow mutably: that task panics;
+//! - do not leave thread-local state half updated: the other tasks see it,
+//!   and may change it under the waiting task.
+//!
+//! Release guards and borrows before waiting, or wait from outside the pool,
+//! where a wait just parks the thread. `.await` on a handle never runs other
+//! tasks. Each nested run also takes stack: see [`Builder::stack_size`].
+//!
+//! ## A complete program
 //!
 //! ```
 //! use stealpool::{TaskError, ThreadPool};
 //!
-//! fn fib(n: u64) -> u64 {
+//! /// Each call submits its two children and waits on them: on a worker,
+//! /// the waits run the children (or other work) instead of blocking.
+//! fn fib(n: u64) -> Result<u64, TaskError> {
 //!     if n < 2 {
-//!         return n;
+//!         return Ok(n);
 //!     }
-//!     // Nested submission: children go to this worker's own deque, and
-//!     // waiting on them runs them (or other work) instead of blocking.
-//!     let pool = ThreadPool::current().expect("runs on the pool");
-//!     let a = pool.submit(move || fib(n - 1)).unwrap();
-//!     let b = pool.submit(move || fib(n - 2)).unwrap();
-//!     a.result().unwrap() + b.result().unwrap()
+//!     let pool = ThreadPool::current().expect("fib runs on the pool");
+//!     let a = pool.submit(move || fib(n - 1))?;
+//!     let b = pool.submit(move || fib(n - 2))?;
+//!     // The first `?` is the wait's error, the second the child's own.
+//!     Ok(a.result()?? + b.result()??)
 //! }
 //!
-//! let pool = ThreadPool::new(2)?;
-//! assert_eq!(pool.submit(|| fib(15)).unwrap().result()?, 610);
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let pool = ThreadPool::new(2)?;
+//!     assert_eq!(pool.submit(|| fib(15))?.result()??, 610);
 //!
-//! let slow = pool.submit(|| std::thread::sleep(std::time::Duration::from_millis(50))).unwrap();
-//! let failing = pool.submit(|| -> u32 { panic!("boom") }).unwrap();
-//! assert_eq!(failing.result().unwrap_err().panic_message(), Some("boom"));
-//! slow.result()?;
+//!     // A panic is the task's error, not the caller's.
+//!     let failing = pool.submit(|| -> u32 { panic!("boom") })?;
+//!     assert_eq!(failing.result().unwrap_err().panic_message(), Some("boom"));
 //!
-//! pool.shutdown();
-//! assert!(pool.submit(|| ()).unwrap_err().is_shutdown());
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//!     pool.shutdown();
+//!     // Refused: `?` would return it as TaskError::Shutdown.
+//!     assert!(pool.submit(|| fib(3)).unwrap_err().is_shutdown());
+//!     Ok(())
+//! }
 //! ```
+//!
+//! ## Design notes
+//!
+//! `DESIGN.md` has the architecture, the task state machine, the sleep and
+//! wake protocol, the helping wait, shutdown, and what each loom model
+//! proves. It ships at the root of the crate's source package, beside this
+//! README (docs.rs shows it under the crate's *Source* tab; after a build it
+//! is in Cargo's registry sources, `stealpool-<version>/DESIGN.md`). The
+//! crate has no public repository yet.
 
 #![deny(missing_docs)]
 
@@ -68,7 +102,7 @@ mod worker;
 
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted, AsCompletedTimeout};
 pub use blocking::blocking;
-pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS};
+pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS, MIN_STACK_SIZE};
 pub use error::{BuildError, Panic, SubmitError, TaskError, TimeoutError};
 pub use map::Map;
 pub use pool::{ShutdownOptions, ThreadPool};

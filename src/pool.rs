@@ -20,10 +20,16 @@ use std::sync::atomic::Ordering::{AcqRel, Relaxed};
 ///
 /// ```
 /// let pool = stealpool::ThreadPool::new(4)?;
-/// let handles: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * i).unwrap()).collect();
-/// let total: u64 = handles.iter().map(|h| h.result().unwrap()).sum();
+/// let mut handles = Vec::new();
+/// for i in 0..10u64 {
+///     handles.push(pool.submit(move || i * i)?);
+/// }
+/// let mut total = 0;
+/// for h in &handles {
+///     total += h.result()?;
+/// }
 /// assert_eq!(total, 285);
-/// # Ok::<(), stealpool::BuildError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ThreadPool {
     shared: Arc<Shared>,
@@ -35,6 +41,17 @@ pub struct ThreadPool {
 
 /// How [`ThreadPool::shutdown_with`] behaves, like the two arguments of
 /// Python's `Executor.shutdown(wait, cancel_futures)`.
+///
+/// Built with chained setters from [`new`](Self::new) (or `default()`, the
+/// same thing: wait, cancel nothing), so that options added later do not
+/// break callers:
+///
+/// ```
+/// use stealpool::ShutdownOptions;
+/// let options = ShutdownOptions::new().wait(false).cancel_pending(true);
+/// assert!(!options.wait && options.cancel_pending);
+/// assert_eq!(ShutdownOptions::new(), ShutdownOptions::default());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShutdownOptions {
     /// Block until every accepted task has finished and the workers exited.
@@ -46,19 +63,49 @@ pub struct ShutdownOptions {
     pub cancel_pending: bool,
 }
 
-impl Default for ShutdownOptions {
-    /// Wait, and run everything already accepted.
-    fn default() -> Self {
+impl ShutdownOptions {
+    /// Wait, and run everything already accepted: what
+    /// [`ThreadPool::shutdown`] does.
+    #[must_use]
+    pub const fn new() -> Self {
         Self {
             wait: true,
             cancel_pending: false,
         }
     }
+
+    /// Sets [`wait`](Self#structfield.wait): whether `shutdown_with` blocks
+    /// until every accepted task has finished and the workers exited.
+    #[must_use = "the options take effect only when passed to `shutdown_with`"]
+    pub const fn wait(mut self, wait: bool) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Sets [`cancel_pending`](Self#structfield.cancel_pending): whether
+    /// tasks that have not started are cancelled.
+    #[must_use = "the options take effect only when passed to `shutdown_with`"]
+    pub const fn cancel_pending(mut self, cancel_pending: bool) -> Self {
+        self.cancel_pending = cancel_pending;
+        self
+    }
+}
+
+impl Default for ShutdownOptions {
+    /// [`ShutdownOptions::new`]: wait, and run everything already accepted.
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ThreadPool {
     /// A pool of `max_workers` threads with default settings.
-    /// `max_workers == 0` is an error, not a panic.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] if `max_workers` is 0 or above
+    /// [`MAX_WORKERS`](crate::MAX_WORKERS), or if the OS fails to spawn a
+    /// thread; [`Builder::build`] lists every case.
     pub fn new(max_workers: usize) -> Result<Self, BuildError> {
         Builder::new().max_workers(max_workers).build()
     }
@@ -91,16 +138,16 @@ impl ThreadPool {
     /// at every node should use [`with_current`](Self::with_current).
     ///
     /// ```
-    /// use stealpool::ThreadPool;
+    /// use stealpool::{TaskError, ThreadPool};
     /// let pool = ThreadPool::new(1)?;
-    /// let outer = pool.submit(|| {
+    /// let outer = pool.submit(|| -> Result<u32, TaskError> {
     ///     let pool = ThreadPool::current().expect("on a worker");
-    ///     let inner = pool.submit(|| 20).unwrap();
-    ///     inner.result().unwrap() + 1 // runs `inner` here: no deadlock on 1 worker
-    /// }).unwrap();
-    /// assert_eq!(outer.result().unwrap(), 21);
+    ///     let inner = pool.submit(|| 20)?;
+    ///     Ok(inner.result()? + 1) // runs `inner` here: no deadlock on 1 worker
+    /// })?;
+    /// assert_eq!(outer.result()??, 21);
     /// assert!(ThreadPool::current().is_none());
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn current() -> Option<ThreadPool> {
         Self::with_current(ThreadPool::clone)
@@ -112,35 +159,38 @@ impl ThreadPool {
     /// Returns `None` (without calling `f`) off the pool's workers.
     ///
     /// ```
-    /// use stealpool::ThreadPool;
-    /// fn fib(n: u64) -> u64 {
+    /// use stealpool::{TaskError, ThreadPool};
+    /// fn fib(n: u64) -> Result<u64, TaskError> {
     ///     if n < 2 {
-    ///         return n;
+    ///         return Ok(n);
     ///     }
-    ///     let (a, b) = ThreadPool::with_current(|pool| {
-    ///         let a = pool.submit(move || fib(n - 1)).unwrap();
-    ///         let b = pool.submit(move || fib(n - 2)).unwrap();
-    ///         (a, b)
+    ///     let (a, b) = ThreadPool::with_current(|pool| -> Result<_, TaskError> {
+    ///         let a = pool.submit(move || fib(n - 1))?;
+    ///         let b = pool.submit(move || fib(n - 2))?;
+    ///         Ok((a, b))
     ///     })
-    ///     .expect("runs on the pool");
-    ///     a.result().unwrap() + b.result().unwrap()
+    ///     .expect("runs on the pool")?;
+    ///     // The first `?` is the wait's error, the second the child's own.
+    ///     Ok(a.result()?? + b.result()??)
     /// }
     /// let pool = ThreadPool::new(2)?;
-    /// assert_eq!(pool.submit(|| fib(15)).unwrap().result().unwrap(), 610);
+    /// assert_eq!(pool.submit(|| fib(15))?.result()??, 610);
     /// assert_eq!(ThreadPool::with_current(|_| ()), None);
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn with_current<R>(f: impl FnOnce(&ThreadPool) -> R) -> Option<R> {
         worker::with_worker(|ctx| f(ctx.pool()))
     }
 
     /// The number of regular worker threads.
+    #[must_use]
     pub fn max_workers(&self) -> usize {
         self.shared.workers
     }
 
     /// A snapshot of the pool's gauges and totals; see [`PoolStats`] for
     /// what each field means and how exact it is.
+    #[must_use]
     pub fn stats(&self) -> PoolStats {
         let shared = &self.shared;
         let blocking = shared.blocking.snapshot();
@@ -162,8 +212,20 @@ impl ThreadPool {
     /// children run close to it) and is accepted even after shutdown, so
     /// in-flight task graphs can finish.
     ///
-    /// Errors hand `f` back: [`SubmitError::Shutdown`] after shutdown,
-    /// [`SubmitError::Broken`] if an initializer panicked.
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let handle = pool.submit(|| "hello".len())?;
+    /// assert_eq!(handle.result()?, 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The error hands `f` back, unrun: [`SubmitError::Shutdown`] after
+    /// [`shutdown`](Self::shutdown) (from outside the pool),
+    /// [`SubmitError::Broken`] if a worker initializer panicked. `?` turns
+    /// it into a [`TaskError`](crate::TaskError) or any
+    /// `Box<dyn Error + Send + Sync>`.
     pub fn submit<F, T>(&self, f: F) -> Result<TaskHandle<T>, SubmitError<F>>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -180,12 +242,17 @@ impl ThreadPool {
     ///
     /// ```
     /// let pool = stealpool::ThreadPool::new(1)?;
-    /// let h = pool.submit_fallible(|| "x".parse::<u32>()).unwrap();
+    /// let h = pool.submit_fallible(|| "x".parse::<u32>())?;
     /// h.wait();
     /// assert!(h.failed());
-    /// assert!(h.result().unwrap().is_err()); // the Err is the task's value
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// assert!(h.result()?.is_err()); // the Err is the task's value
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit): the closure comes back in a
+    /// [`SubmitError`] if the pool is shut down or broken.
     pub fn submit_fallible<F, T, E>(&self, f: F) -> Result<TaskHandle<Result<T, E>>, SubmitError<F>>
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
@@ -239,6 +306,9 @@ impl ThreadPool {
 
     /// Stops accepting work from outside the pool, lets everything already
     /// accepted finish, and waits for the workers to exit. Idempotent.
+    ///
+    /// Called on one of this pool's own threads (from a task or a hook) it
+    /// cannot wait for itself: it stops the pool and returns at once.
     pub fn shutdown(&self) {
         self.shutdown_with(ShutdownOptions::default());
     }
@@ -251,14 +321,14 @@ impl ThreadPool {
     /// let pool = ThreadPool::new(1)?;
     /// let (started, (tx, rx)) = (Arc::new(Barrier::new(2)), mpsc::channel::<()>());
     /// let s = started.clone();
-    /// let blocker = pool.submit(move || { s.wait(); rx.recv().unwrap() }).unwrap();
+    /// let blocker = pool.submit(move || { s.wait(); rx.recv() })?;
     /// started.wait(); // the only worker is busy now
-    /// let queued = pool.submit(|| "never runs").unwrap();
-    /// pool.shutdown_with(ShutdownOptions { wait: false, cancel_pending: true });
+    /// let queued = pool.submit(|| "never runs")?;
+    /// pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     /// assert!(queued.result().unwrap_err().is_cancelled());
-    /// tx.send(()).unwrap();
-    /// blocker.result().unwrap();
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// tx.send(())?;
+    /// blocker.result()??;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn shutdown_with(&self, options: ShutdownOptions) {
         let shared = &self.shared;
@@ -284,10 +354,26 @@ impl ThreadPool {
 
     /// True once [`shutdown`](Self::shutdown) (or a broken initializer) has
     /// stopped the pool from accepting outside work.
+    #[must_use]
     pub fn is_shutdown(&self) -> bool {
         self.shared.sleep.flags().shutdown()
     }
 }
+
+// Unwind safety. A panic that unwinds out of a `catch_unwind` closure that
+// used a pool cannot leave the pool half updated for whoever uses it next:
+// - the pool's shared state is atomics, lock-free queues and locks that
+//   ignore poisoning and never run user code while held;
+// - user code the pool runs (tasks, callbacks, hooks, the panic handler) runs
+//   inside `catch_unwind` on the thread that runs it, and its panic becomes
+//   a task's outcome or is contained; the hooks are only ever called that
+//   way, never through a `&ThreadPool`;
+// - the user code a method runs on the caller's thread without catching its
+//   panic (`with_current`'s closure) runs between pool operations, not in
+//   the middle of one;
+// - the pool's own code does not panic (a broken invariant aborts).
+impl std::panic::UnwindSafe for ThreadPool {}
+impl std::panic::RefUnwindSafe for ThreadPool {}
 
 impl Clone for ThreadPool {
     fn clone(&self) -> Self {

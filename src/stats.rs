@@ -21,11 +21,11 @@ use std::sync::atomic::Ordering::Relaxed;
 ///
 /// ```
 /// let pool = stealpool::ThreadPool::new(2)?;
-/// pool.submit(|| 1).unwrap().result().unwrap();
+/// pool.submit(|| 1)?.result()?;
 /// pool.shutdown();
 /// let stats = pool.stats();
 /// assert_eq!((stats.workers, stats.submitted, stats.completed), (2, 1, 1));
-/// # Ok::<(), stealpool::BuildError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

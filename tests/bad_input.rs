@@ -37,8 +37,24 @@ fn too_many_workers_or_threads_is_a_build_error() {
     assert!(err.to_string().contains("max_blocking"), "{err}");
 }
 
-// A stack size the OS refuses: tests/builder.rs,
-// `stack_size_the_os_refuses_is_a_build_error`.
+#[test]
+fn a_zero_or_tiny_stack_size_is_a_build_error_not_an_abort() {
+    for size in [0, 16 << 10] {
+        let err = ThreadPool::builder()
+            .max_workers(1)
+            .stack_size(size)
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("stack_size must be at least"),
+            "{err}"
+        );
+    }
+}
+
+// A stack size the OS refuses, and the minimum at work: tests/builder.rs,
+// `stack_size_the_os_refuses_is_a_build_error` and
+// `the_minimum_stack_runs_panics_nested_waits_callbacks_and_shutdown`.
 
 #[test]
 fn a_thread_name_prefix_with_a_nul_is_a_build_error() {
@@ -70,10 +86,7 @@ fn submit_after_shutdown_hands_the_closure_back() {
     assert!(!out.is_empty());
     assert!(out.iter().all(|r| matches!(r, Err(TaskError::Shutdown))));
     // Shutting down again, in any mode, is fine.
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: true,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     pool.shutdown();
 }
 

@@ -1,8 +1,11 @@
 //! Builder settings and their validation.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use stealpool::{SubmitError, TaskError, ThreadPool, MAX_WORKERS};
+use stealpool::{SubmitError, TaskError, ThreadPool, MAX_WORKERS, MIN_STACK_SIZE};
+use support::HANG;
 
 #[test]
 fn zero_workers_is_an_error_not_a_panic() {
@@ -67,13 +70,76 @@ fn stack_size_the_os_refuses_is_a_build_error() {
 }
 
 #[test]
-fn a_small_stack_size_is_accepted() {
+fn a_stack_below_the_minimum_is_a_build_error() {
+    for size in [0, 1, 16 << 10, MIN_STACK_SIZE - 1] {
+        let err = ThreadPool::builder()
+            .max_workers(1)
+            .stack_size(size)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("stack_size must be at least {MIN_STACK_SIZE} bytes (got {size})")
+        );
+        assert!(std::error::Error::source(&err).is_none());
+    }
+}
+
+/// What `MIN_STACK_SIZE` promises: on exactly that stack a worker (and an
+/// extra worker for a blocking section) starts, runs a task that panics
+/// through the default hook, runs a nested wait with done callbacks, and
+/// shuts down. A stack too small aborts this test binary.
+#[test]
+fn the_minimum_stack_runs_panics_nested_waits_callbacks_and_shutdown() {
+    let stops = Arc::new(AtomicUsize::new(0));
+    let s = stops.clone();
     let pool = ThreadPool::builder()
         .max_workers(1)
-        .stack_size(64 << 10)
+        .max_blocking(1)
+        .stack_size(MIN_STACK_SIZE)
+        .on_worker_stop(move |_| {
+            s.fetch_add(1, SeqCst);
+        })
         .build()
         .unwrap();
-    assert_eq!(pool.submit(|| 2 + 2).unwrap().result().unwrap(), 4);
+
+    let panicked = pool.submit(|| -> u32 { panic!("on a small stack") });
+    assert_eq!(
+        panicked.unwrap().result().unwrap_err().panic_message(),
+        Some("on a small stack")
+    );
+
+    let callbacks = Arc::new(AtomicUsize::new(0));
+    let c = callbacks.clone();
+    let outer = pool.submit(move || {
+        let pool = ThreadPool::current().expect("on a worker");
+        let inner = pool.submit(|| 20).unwrap();
+        let c1 = c.clone();
+        inner.add_done_callback(move |h| {
+            assert!(h.done());
+            c1.fetch_add(1, SeqCst);
+        });
+        let value = inner.result().unwrap(); // runs `inner` on this stack
+        inner.add_done_callback(move |_| {
+            c.fetch_add(1, SeqCst); // runs here, at once: already done
+        });
+        value + 1
+    });
+    assert_eq!(outer.unwrap().result().unwrap(), 21);
+    assert_eq!(callbacks.load(SeqCst), 2);
+
+    // The one worker blocks; the task that unblocks it can only run on an
+    // extra worker, started with the same stack size.
+    let (tx, rx) = std::sync::mpsc::channel::<u32>();
+    let blocked = pool
+        .submit(move || stealpool::blocking(|| rx.recv_timeout(HANG)))
+        .unwrap();
+    let sender = pool.submit(move || tx.send(7)).unwrap();
+    assert_eq!(blocked.result().unwrap(), Ok(7));
+    assert!(sender.result().unwrap().is_ok());
+
+    pool.shutdown();
+    assert!(stops.load(SeqCst) >= 1, "the regular worker stopped");
 }
 
 #[test]

@@ -16,20 +16,22 @@ use std::task::{Context, Poll};
 /// that task, and a clone that is dropped takes its waker back from the
 /// task at once.
 ///
+/// Any executor will do; here tokio's, awaiting two tasks at once from one
+/// runtime thread that never blocks on them:
+///
 /// ```
-/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-/// #     use std::task::{Context, Poll, Wake, Waker};
-/// #     struct T(std::thread::Thread);
-/// #     impl Wake for T { fn wake(self: std::sync::Arc<Self>) { self.0.unpark() } }
-/// #     let waker = Waker::from(std::sync::Arc::new(T(std::thread::current())));
-/// #     let mut cx = Context::from_waker(&waker);
-/// #     let mut f = std::pin::pin!(f);
-/// #     loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } std::thread::park(); }
-/// # }
-/// let pool = stealpool::ThreadPool::new(2)?;
-/// let handle = pool.submit(|| "hello").unwrap();
-/// assert_eq!(block_on(async { handle.await })?, "hello");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// use stealpool::ThreadPool;
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let pool = ThreadPool::new(2)?;
+///     let sum = pool.submit(|| (1..=1000u64).sum::<u64>())?;
+///     let loud = pool.submit(|| "hello".to_uppercase())?;
+///     let (sum, loud) = tokio::join!(sum, loud);
+///     assert_eq!(sum?, 500_500);
+///     assert_eq!(loud?, "HELLO");
+///     Ok(())
+/// }
 /// ```
 impl<T: Send + 'static> Future for TaskHandle<T> {
     type Output = Result<T, TaskError>;

@@ -20,7 +20,7 @@ use std::time::Duration;
 ///
 /// ```
 /// let pool = stealpool::ThreadPool::new(2)?;
-/// let handle = pool.submit(|| 6 * 7).unwrap();
+/// let handle = pool.submit(|| 6 * 7)?;
 /// assert_eq!(handle.result()?, 42);
 /// assert!(handle.done());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -47,10 +47,34 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// inline if it has not started, and otherwise runs other queued work
     /// while waiting, so nested waits never deadlock. Elsewhere it parks.
     ///
-    /// Errors: [`TaskError::Panicked`], [`TaskError::Cancelled`] (every time
-    /// it is asked), [`TaskError::PoolBroken`], or [`TaskError::ResultTaken`]
-    /// if an earlier wait already moved the value or the panic out, or
-    /// [`TaskError::Deadlock`] at once if the task waits on itself.
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let h = pool.submit(|| 6 * 7)?;
+    /// assert_eq!(h.result()?, 42);
+    /// assert!(h.result().unwrap_err().is_result_taken()); // moved out already
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Panicked`] if the task panicked, [`TaskError::Cancelled`]
+    /// (every time it is asked) if it was cancelled,
+    /// [`TaskError::PoolBroken`] if its pool broke before running it,
+    /// [`TaskError::Deadlock`] if a task waits on itself, or
+    /// [`TaskError::ResultTaken`] if an earlier wait already moved the value
+    /// or the panic out.
+    ///
+    /// # Reentrancy
+    ///
+    /// On a worker, this call may run other tasks of the pool on the
+    /// calling thread before it returns: the awaited task if it has not
+    /// started, then queued work. Do not wait while holding anything those
+    /// tasks may also take: a `Mutex` guard (a task that locks it deadlocks
+    /// the worker), a live `RefCell` borrow (a task that borrows it panics),
+    /// or thread-local state in the middle of a change (a task sees it half
+    /// done). Release them before waiting. Outside the pool the call just
+    /// parks, and `.await` never runs other tasks.
+    #[doc(alias = "join")]
     pub fn result(&self) -> Result<T, TaskError> {
         self.finish_wait(None)
     }
@@ -62,12 +86,24 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// use std::time::Duration;
     /// let pool = stealpool::ThreadPool::new(1)?;
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
-    /// let h = pool.submit(move || rx.recv().is_ok()).unwrap();
+    /// let h = pool.submit(move || rx.recv().is_ok())?;
     /// assert!(h.result_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
-    /// tx.send(()).unwrap();
-    /// assert!(h.result_timeout(Duration::from_secs(60)).unwrap());
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// tx.send(())?;
+    /// assert!(h.result_timeout(Duration::from_secs(60))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Timeout`] if the task has not finished within
+    /// `timeout`; otherwise those of [`result`](Self::result).
+    ///
+    /// # Reentrancy
+    ///
+    /// On a worker, a timed wait may run the awaited task itself on the
+    /// calling thread if it has not started (the same hazards as for
+    /// [`result`](Self::result)), but never unrelated work, which it could
+    /// not stop at the deadline.
     pub fn result_timeout(&self, timeout: Duration) -> Result<T, TaskError> {
         self.finish_wait(Instant::now().checked_add(timeout))
     }
@@ -86,15 +122,45 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// taking its value. Helps like [`result`](Self::result) on a worker.
     /// A task waiting on itself returns at once, unfinished (`result` says
     /// [`TaskError::Deadlock`]).
+    ///
+    /// # Reentrancy
+    ///
+    /// On a worker, this call may run other tasks of the pool on the
+    /// calling thread before it returns: the awaited task if it has not
+    /// started, then queued work. Do not wait while holding anything those
+    /// tasks may also take: a `Mutex` guard (a task that locks it deadlocks
+    /// the worker), a live `RefCell` borrow (a task that borrows it panics),
+    /// or thread-local state in the middle of a change (a task sees it half
+    /// done). Release them before waiting. Outside the pool the call just
+    /// parks, and `.await` never runs other tasks.
     pub fn wait(&self) {
         let _ = self.wait_until(None);
     }
 
     /// Waits at most `timeout` for the task to finish; true if it has.
-    /// A timeout too large to represent waits forever. On a worker it may
-    /// run the awaited task itself, but never starts unrelated work (which
-    /// it could not stop at the deadline). A task waiting on itself gets
-    /// false at once.
+    /// A timeout too large to represent waits forever. The value stays in
+    /// the handle, for [`result`](Self::result). A task waiting on itself
+    /// gets false at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let h = pool.submit(move || rx.recv().is_ok())?;
+    /// assert!(!h.wait_timeout(Duration::from_millis(10))); // blocked on `rx`
+    /// tx.send(())?;
+    /// assert!(h.wait_timeout(Duration::from_secs(60)));
+    /// assert!(h.result()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Reentrancy
+    ///
+    /// On a worker, a timed wait may run the awaited task itself on the
+    /// calling thread if it has not started (the same hazards as for
+    /// [`wait`](Self::wait)), but never unrelated work, which it could not
+    /// stop at the deadline.
+    #[must_use = "false means the task has not finished"]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.wait_until(Instant::now().checked_add(timeout)) == WaitEnd::Finished
     }
@@ -108,16 +174,41 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// Cancels the task if it has not started. Returns true if the task is
     /// now cancelled (by this call or an earlier one): it never runs, and its
     /// closure has been dropped. Returns false if it is running or finished.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, release_rx) = mpsc::channel::<()>();
+    /// let busy = pool.submit(move || {
+    ///     started_tx.send(()).ok();
+    ///     release_rx.recv().is_ok()
+    /// })?;
+    /// started.recv()?; // the only worker now runs `busy`
+    /// let queued = pool.submit(|| "never runs")?;
+    /// assert!(queued.cancel()); // still pending: it never runs
+    /// assert!(queued.cancelled());
+    /// assert!(queued.result().unwrap_err().is_cancelled());
+    /// assert!(!busy.cancel()); // running: too late
+    /// release.send(())?;
+    /// assert!(busy.result()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cancel(&self) -> bool {
         self.task.cancel() != super::CancelOutcome::TooLate
     }
 
     /// True once the task has finished: returned, panicked or was cancelled.
+    /// (Python's name; `is_finished` in Rust's `JoinHandle`.)
+    #[doc(alias = "is_finished")]
+    #[must_use]
     pub fn done(&self) -> bool {
         self.task.header().state.load().is_finished()
     }
 
     /// True while the task's closure is executing.
+    #[doc(alias = "is_running")]
+    #[must_use]
     pub fn running(&self) -> bool {
         self.task.header().state.load().is_running()
     }
@@ -127,11 +218,15 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// [`submit_fallible`](crate::ThreadPool::submit_fallible)) it returned
     /// `Err`. A cancelled task has not failed. This is what
     /// [`ReturnWhen::FirstError`](crate::ReturnWhen::FirstError) looks at.
+    #[doc(alias = "is_failed")]
+    #[must_use]
     pub fn failed(&self) -> bool {
         self.task.header().state.load().is_failed()
     }
 
     /// True if the task was cancelled before it started.
+    #[doc(alias = "is_cancelled")]
+    #[must_use]
     pub fn cancelled(&self) -> bool {
         self.task.header().state.load().is_cancelled()
     }
@@ -150,13 +245,13 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// use std::sync::Arc;
     /// let pool = stealpool::ThreadPool::new(1)?;
     /// let seen = Arc::new(AtomicBool::new(false));
-    /// let h = pool.submit(|| 1).unwrap();
+    /// let h = pool.submit(|| 1)?;
     /// let s = seen.clone();
     /// h.add_done_callback(move |h| s.store(h.done(), Ordering::SeqCst));
     /// h.wait();
     /// pool.shutdown(); // the callback has run once the pool has drained
     /// assert!(seen.load(Ordering::SeqCst));
-    /// # Ok::<(), stealpool::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&TaskHandle<T>) + Send + 'static) {
         // Weak, so a callback never keeps its own task alive: whoever
@@ -225,3 +320,19 @@ impl<T: 'static> fmt::Debug for TaskHandle<T> {
             .finish()
     }
 }
+
+// Unwind safety. A panic that unwinds out of a `catch_unwind` closure that
+// used a handle cannot leave the handle, or the task it shares, half
+// updated for whoever looks at it afterwards:
+// - every change to the task is one atomic transition of its state word, or
+//   a push or drain under a lock that ignores poisoning and never runs user
+//   code while held;
+// - the user code a handle can run on the caller's thread (the task itself,
+//   run inline by a wait on a worker, and done callbacks) runs inside
+//   `catch_unwind`: its panic becomes the task's outcome or is contained;
+// - the pool's own code does not panic (a broken invariant aborts);
+// - the value is never lent out by reference: it moves out whole, once,
+//   so a `T` with interior mutability is never observed through a handle.
+// So `TaskHandle<T>` is unwind safe for every `T`, as tokio's `JoinHandle`.
+impl<T> std::panic::UnwindSafe for TaskHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for TaskHandle<T> {}
