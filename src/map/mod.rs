@@ -1,7 +1,10 @@
-//! `ThreadPool::map`: a lazy, bounded, ordered parallel map.
+//! `ThreadPool::map`: an ordered parallel map, eager for its first window
+//! and lazy after it.
 //!
 //! Items are pulled from the input in chunks; at most `window` chunks are
-//! in flight, so an endless input runs in bounded memory. Results come out
+//! in flight, so an endless input runs in bounded memory. The call fills
+//! the window once (as Python 3.14's `buffersize` does), so that much work
+//! starts whether or not the iterator is ever advanced. Results come out
 //! in input order: the iterator waits on the oldest chunk (helping, on a
 //! worker), hands out its results, and tops the window up again. Without an
 //! override the chunk size adapts: it aims at [`TARGET_CHUNK_NANOS`] of work
@@ -45,8 +48,9 @@ const WINDOW_PER_WORKER: usize = 4;
 enum Slot<T> {
     /// A submitted chunk of `len` items.
     Chunk(TaskHandle<ChunkOut<T>>, usize),
-    /// `len` items the pool refused (it had shut down).
-    Rejected(usize),
+    /// `len` items the pool refused: each one's outcome is this error
+    /// (`Shutdown`, or `PoolBroken`).
+    Refused(TaskError, usize),
 }
 
 /// The iterator of [`ThreadPool::map`]: `Result<T, TaskError>` per input
@@ -54,7 +58,7 @@ enum Slot<T> {
 pub struct Map<I: Iterator, F, T: Send + 'static> {
     pool: ThreadPool,
     func: Arc<F>,
-    /// `None` once exhausted (or abandoned after a refusal or a timeout).
+    /// `None` once exhausted (or abandoned after a timeout).
     input: Option<I>,
     window: VecDeque<Slot<T>>,
     /// Results of the oldest chunk, not yet handed out.
@@ -73,18 +77,33 @@ pub struct Map<I: Iterator, F, T: Send + 'static> {
 
 impl ThreadPool {
     /// Applies `f` to every item on the pool and yields the results in the
-    /// input's order, like Python's `Executor.map`, but lazily: nothing runs
-    /// until the first `next()`, and only a window of chunks (4 per worker,
-    /// see [`Map::window`]) is in flight, so an endless input is fine.
+    /// input's order, like Python's `Executor.map`: eager for a first
+    /// window, lazy after it.
     ///
-    /// Each item's outcome is its own: a panic in one item is that item's
-    /// `Err(TaskError::Panicked)`, and the rest still run. Dropping the
-    /// iterator cancels every item not yet started. Items are batched into
-    /// chunks sized automatically (about 1 ms of work each, at most 16,384
-    /// items, and at most `1 / (4 * workers)` of what the input's
-    /// `size_hint` says is left) unless [`Map::chunk_size`] says otherwise.
-    /// If the pool shuts down, items it refused yield
-    /// `Err(TaskError::Shutdown)` and the iteration ends after them.
+    /// The call itself pulls and submits the first window, 4 chunks per
+    /// worker (see [`Map::window`]) of one item each (nothing is measured
+    /// yet), so that work starts at once and runs even if the iterator is
+    /// only advanced later, as with Python 3.14's `buffersize`. From then
+    /// on the iterator pulls more input only as it hands results out, so
+    /// memory stays bounded and an endless input is fine.
+    ///
+    /// Every item pulled from the input gets exactly one outcome, in order:
+    /// its value; its own `Err(TaskError::Panicked)` (the other items still
+    /// run); or, if the pool refused its chunk, `Err(TaskError::Shutdown)`
+    /// (`PoolBroken` for a broken pool). Chunks submitted before a plain
+    /// [`shutdown`](Self::shutdown) run to completion and hand out their
+    /// values; every item pulled after it is a `Shutdown` error, so an
+    /// endless input then yields errors endlessly: stop at the first `Err`
+    /// if that matters. Items are batched into chunks sized automatically
+    /// (about 1 ms of work each, at most 16,384 items, and at most
+    /// `1 / (4 * workers)` of what the input's `size_hint` says is left)
+    /// unless [`Map::chunk_size`] says otherwise.
+    ///
+    /// Dropping the iterator cancels every chunk not yet started, the first
+    /// window included, and running chunks stop after their current item:
+    /// unlike Python, whose discarded `map` still runs what it submitted,
+    /// `let _ = pool.map(f, items);` runs at most what started before the
+    /// drop. Keep the iterator (or collect it) to have the work done.
     ///
     /// ```
     /// let pool = stealpool::ThreadPool::new(2)?;
@@ -96,6 +115,17 @@ impl ThreadPool {
     /// // Endless input, bounded memory: only the window is ever pulled ahead.
     /// let firsts: Vec<_> = pool.map(|x: u64| x + 1, 0..).take(5).map(Result::unwrap).collect();
     /// assert_eq!(firsts, [1, 2, 3, 4, 5]);
+    ///
+    /// // The first window (8 items on 2 workers) was submitted at the call:
+    /// // it runs through a shutdown, and every item pulled after it says
+    /// // that the pool refused it.
+    /// let it = pool.map(|x: i32| x.abs(), -5..5);
+    /// pool.shutdown();
+    /// let out: Vec<_> = it.collect();
+    /// let values: Vec<i32> = out[..8].iter().map(|r| *r.as_ref().unwrap()).collect();
+    /// assert_eq!(values, [5, 4, 3, 2, 1, 0, 1, 2]);
+    /// assert!(out[8..].iter().all(|r| matches!(r, Err(stealpool::TaskError::Shutdown))));
+    /// assert_eq!(out.len(), 10);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn map<I, F, T>(&self, f: F, items: I) -> Map<I::IntoIter, F, T>
@@ -105,7 +135,7 @@ impl ThreadPool {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Send + 'static,
     {
-        Map {
+        let mut map = Map {
             pool: self.clone(),
             func: Arc::new(f),
             input: Some(items.into_iter()),
@@ -119,7 +149,9 @@ impl ThreadPool {
             created: Instant::now(),
             stop: Arc::new(AtomicBool::new(false)),
             finished: false,
-        }
+        };
+        map.fill_window();
+        map
     }
 }
 
@@ -131,22 +163,48 @@ where
     T: Send + 'static,
 {
     /// Items per task, instead of the automatic size; `1` submits one task
-    /// per item. Set it before the first `next()`. Zero counts as one.
+    /// per item. It shapes the chunks pulled after the first window (which
+    /// the call to `map` submitted one item per chunk). Zero counts as one.
     pub fn chunk_size(mut self, n: usize) -> Self {
         self.chunk_size = Some(n.max(1));
         self
     }
 
     /// At most `n` chunks in flight (default: 4 per worker). Memory is
-    /// bounded by `n` times the chunk size. Zero counts as one.
+    /// bounded by `n` times the chunk size. The call to `map` filled the
+    /// default window already; a smaller `n` takes effect as those chunks
+    /// are handed out (no more input is pulled until fewer than `n` are in
+    /// flight), a larger one at the next `next()`. Zero counts as one.
     pub fn window(mut self, n: usize) -> Self {
         self.max_window = n.max(1);
         self
     }
 
-    /// Gives up `timeout` after the call to `map` (not per item): the item
-    /// being waited for then yields `Err(TaskError::Timeout)`, everything not
-    /// yet started is cancelled, and the iteration ends.
+    /// Gives up `timeout` after the call to `map` (not per item), which is
+    /// when the first window was submitted.
+    ///
+    /// The deadline is checked only when the iterator must wait: an item
+    /// whose chunk has finished is handed out even after the deadline (as
+    /// Python's `map` hands out a finished future's result), so a late
+    /// reader loses nothing that was ready. The first item the iterator
+    /// reaches unfinished yields `Err(TaskError::Timeout)` once the
+    /// deadline has passed (at once, if it already has); then everything
+    /// not yet started is cancelled and the iteration ends. No input is
+    /// pulled after the deadline. A chunk is handed out whole, so with
+    /// chunks of several items the timeout hits the first item of the
+    /// unfinished chunk; `chunk_size(1)` makes it exact per item (the first
+    /// window always is).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let it = pool.map(|x: u32| x * 2, 0..3).timeout(Duration::ZERO);
+    /// pool.shutdown(); // waits for the three items submitted at the call
+    /// // The deadline has passed, but every item had finished by then.
+    /// let out: Vec<u32> = it.collect::<Result<_, _>>()?;
+    /// assert_eq!(out, [0, 2, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.deadline = self.created.checked_add(timeout);
         self
@@ -172,9 +230,10 @@ where
         by_time.min(by_share).clamp(1, MAX_AUTO_CHUNK)
     }
 
-    /// Pulls and submits chunks until the window is full or the input ends.
+    /// Pulls and submits chunks until the window is full, the input ends or
+    /// the deadline has passed.
     fn fill_window(&mut self) {
-        while self.window.len() < self.max_window {
+        while self.window.len() < self.max_window && !self.past_deadline() {
             let Some(rest) = self.input.as_ref().map(|input| input.size_hint().0) else {
                 return;
             };
@@ -189,22 +248,39 @@ where
             }
             let len = items.len();
             let (func, stop) = (self.func.clone(), self.stop.clone());
-            match self.pool.submit(move || run_chunk(&*func, items, &stop)) {
-                Ok(handle) => self.window.push_back(Slot::Chunk(handle, len)),
-                Err(refused) => {
-                    drop(refused);
-                    self.window.push_back(Slot::Rejected(len));
-                    self.input = None;
-                }
-            }
+            let slot = match self.pool.submit(move || run_chunk(&*func, items, &stop)) {
+                Ok(handle) => Slot::Chunk(handle, len),
+                // The items go with the closure; each one's outcome is the
+                // refusal. The input is still pulled on: every item gets one.
+                Err(refused) if refused.is_broken() => Slot::Refused(TaskError::PoolBroken, len),
+                Err(_) => Slot::Refused(TaskError::Shutdown, len),
+            };
+            self.window.push_back(slot);
         }
     }
 
-    /// Moves the oldest entry of the window into `ready` or `failed`.
-    /// `Err` if the deadline passed first.
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Moves the oldest entry of the window into `ready` or `failed`;
+    /// `Ok(false)` once the input is used up. `Err` if the deadline passed
+    /// before the oldest chunk finished (or before another item was pulled).
     fn open_oldest(&mut self) -> Result<bool, ()> {
         let Some(slot) = self.window.front() else {
-            return Ok(false);
+            // An empty window with input left means the deadline stopped the
+            // pulling: the next item, if there is one, is the one timed out.
+            // An input that says it is empty is not pulled.
+            let left = self
+                .input
+                .as_mut()
+                .filter(|input| input.size_hint().1 != Some(0))
+                .and_then(Iterator::next);
+            self.input = None;
+            return match left {
+                Some(_timed_out) => Err(()),
+                None => Ok(false),
+            };
         };
         if let Slot::Chunk(handle, _) = slot {
             if !handle.wait_until(self.deadline) {
@@ -220,7 +296,7 @@ where
                 }
                 Err(error) => self.failed = Some((error, len)),
             },
-            Some(Slot::Rejected(len)) => self.failed = Some((TaskError::Shutdown, len)),
+            Some(Slot::Refused(error, len)) => self.failed = Some((error, len)),
             None => return Ok(false),
         }
         Ok(true)
@@ -331,7 +407,7 @@ where
             .window
             .iter()
             .map(|slot| match slot {
-                Slot::Chunk(_, len) | Slot::Rejected(len) => *len,
+                Slot::Chunk(_, len) | Slot::Refused(_, len) => *len,
             })
             .sum();
         let input = match &self.input {
