@@ -147,8 +147,9 @@ impl<T: Send + 'static> Iterator for AsCompletedTimeout<T> {
         match inner.next_until(self.deadline) {
             Ok(next) => next.map(Ok),
             Err(TimedOut) => {
-                let pending = self.inner.take()?.into_pending();
-                Some(Err(TimeoutError::new(pending)))
+                let inner = self.inner.take()?;
+                let total = inner.total();
+                Some(Err(TimeoutError::new(inner.into_pending(), total)))
             }
         }
     }
