@@ -199,3 +199,46 @@ impl<T: 'static> fmt::Debug for TaskHandle<T> {
             .finish()
     }
 }
+
+impl<T> TaskHandle<T> {
+    /// True if both handles are clones of one task (the same submission).
+    /// The same relation is [`PartialEq`] and [`Hash`], so handles work as
+    /// keys of a `HashSet` or `HashMap` the way Python's futures do.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let a = pool.submit(|| 1).unwrap();
+    /// let b = pool.submit(|| 1).unwrap();
+    /// assert!(a.ptr_eq(&a.clone()));
+    /// assert!(!a.ptr_eq(&b));
+    /// assert_ne!(a, b); // same closure, same value: still two tasks
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+
+    /// The task allocation's address: stable while any handle lives, and
+    /// the data address alone (comparing the `dyn` pointers whole would also
+    /// compare vtables, which may differ between codegen units).
+    fn identity(&self) -> *const () {
+        TaskArc::as_ptr(&self.task).cast::<()>()
+    }
+}
+
+/// Equal when both are handles to the same task, not when the values are
+/// equal.
+impl<T> PartialEq for TaskHandle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other)
+    }
+}
+
+impl<T> Eq for TaskHandle<T> {}
+
+/// Hashes the task's identity, consistent with [`PartialEq`].
+impl<T> std::hash::Hash for TaskHandle<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
