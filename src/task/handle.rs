@@ -193,7 +193,13 @@ impl<T> Clone for TaskHandle<T> {
 
 impl<T: 'static> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.task.header().state.load().lifecycle_name();
+        let snapshot = self.task.header().state.load();
+        // A failure is finished too, but reads apart from a plain `Done`.
+        let state = if snapshot.is_failed() {
+            "Failed"
+        } else {
+            snapshot.lifecycle_name()
+        };
         f.debug_struct("TaskHandle")
             .field("state", &format_args!("{state}"))
             .finish()
