@@ -1,7 +1,8 @@
 //! The behaviours CPython's own executor suite checks
 //! (`Lib/test/test_concurrent_futures/`: `executor.py`,
 //! `test_thread_pool.py`, `test_as_completed.py`, `test_wait.py`,
-//! `test_future.py`, `test_shutdown.py`, `test_init.py`), written again as
+//! `test_future.py`, `test_shutdown.py`, `test_init.py`, `test_pool.py`),
+//! written again as
 //! our own tests of this API, one module per CPython file, each test named
 //! after the one it ports.
 //!
@@ -475,6 +476,40 @@ mod thread_pool {
         pool.shutdown();
         // "second" was cancelled by the timeout, "third" with the iterator.
         assert_eq!(*log.lock().unwrap(), ["first started", "first stopped"]);
+    }
+}
+
+/// `test_pool.py`: how far ahead `map` runs.
+mod pool_executor {
+    use super::*;
+
+    #[test]
+    fn test_map_buffersize() {
+        // Python's buffersize is an argument; ours is the window, 4 chunks
+        // per worker by default (and a timeout may be combined with it,
+        // which Python refuses). One worker: 4 items run at the call, and
+        // each item handed out lets one more in.
+        for size in [3u32, 4, 10] {
+            let pool = ThreadPool::new(1).unwrap();
+            let processed = Arc::new(Mutex::new(HashSet::new()));
+            let p = processed.clone();
+            let mut iterator = pool.map(
+                move |x: u32| {
+                    p.lock().unwrap().insert(x);
+                },
+                0..size,
+            );
+            let upto = |n: u32| -> HashSet<u32> { (0..n.min(size)).collect() };
+            assert!(
+                eventually(|| *processed.lock().unwrap() == upto(4)),
+                "{:?} size {size}",
+                processed.lock().unwrap()
+            );
+            iterator.next().unwrap().unwrap();
+            assert!(eventually(|| *processed.lock().unwrap() == upto(5)));
+            pool.shutdown();
+            assert_eq!(*processed.lock().unwrap(), upto(5), "size {size}");
+        }
     }
 }
 
