@@ -6,19 +6,16 @@
 //! the window once (as Python 3.14's `buffersize` does), so that much work
 //! starts whether or not the iterator is ever advanced. Results come out
 //! in input order: the iterator waits on the oldest chunk (helping, on a
-//! worker), hands out its results, and tops the window up again. Without an
-//! override the chunk size adapts: it aims at [`TARGET_CHUNK_NANOS`] of work
-//! per chunk from the time per item measured in finished chunks, and where
-//! the input tells how many items it still holds, no chunk takes more than
-//! `1 / (SHARE_OF_REST * workers)` of them ([`SHARE_OF_REST`]), so a short
-//! input still spreads over every worker and the tail of a long one runs in
-//! ever smaller chunks that finish together.
+//! worker), hands out its results, and tops the window up again. Chunk
+//! sizes come from `sizing.rs`: one item until a chunk has been measured,
+//! then about a millisecond of work each.
 
 use crate::error::TaskError;
 use crate::pool::ThreadPool;
 use crate::sync::{Arc, AtomicBool, Instant};
 use crate::task::handle::TaskHandle;
 use chunk::{run_chunk, ChunkOut, Ready};
+use sizing::{Sizer, WINDOW_PER_WORKER};
 use std::collections::VecDeque;
 use std::fmt;
 use std::iter::FusedIterator;
@@ -26,23 +23,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 mod chunk;
-
-/// Work per automatically sized chunk: large against what a chunk costs
-/// to submit and collect (a few µs once the waiting consumer has to be
-/// woken), small enough to balance across workers (the share cap below
-/// keeps the tail fine-grained). 1M items of 100 ns on 2 workers,
-/// interleaved with rayon's `par_iter`: 50 µs chunks took 1.24-1.31x its
-/// time, 200 µs chunks 1.07-1.11x; in a later run 200 µs chunks were 4%
-/// slower than 1 ms ones (10,000 items), which matched chunked submission.
-const TARGET_CHUNK_NANOS: u64 = 1_000_000;
-/// A chunk takes at most `1 / (SHARE_OF_REST * workers)` of the items the
-/// input says are left (its `size_hint` lower bound), so there are always
-/// enough chunks to keep every worker busy and the last ones are small.
-const SHARE_OF_REST: usize = 4;
-/// The largest automatic chunk, so one chunk never holds many results.
-const MAX_AUTO_CHUNK: usize = 16_384;
-/// Chunks in flight per worker by default.
-const WINDOW_PER_WORKER: usize = 4;
+mod sizing;
 
 /// One entry of the window, in input order.
 enum Slot<T> {
@@ -65,9 +46,8 @@ pub struct Map<I: Iterator, F, T: Send + 'static> {
     ready: Ready<T>,
     /// Errors still to hand out for the oldest entry, when it failed whole.
     failed: Option<(TaskError, usize)>,
-    chunk_size: Option<usize>,
+    sizer: Sizer,
     max_window: usize,
-    measured: (u64, u64),
     deadline: Option<Instant>,
     created: Instant,
     /// Set on drop and timeout: running chunks skip their remaining items.
@@ -142,9 +122,8 @@ impl ThreadPool {
             window: VecDeque::new(),
             ready: Ready::empty(),
             failed: None,
-            chunk_size: None,
+            sizer: Sizer::new(self.max_workers()),
             max_window: WINDOW_PER_WORKER * self.max_workers(),
-            measured: (0, 0),
             deadline: None,
             created: Instant::now(),
             stop: Arc::new(AtomicBool::new(false)),
@@ -166,7 +145,7 @@ where
     /// per item. It shapes the chunks pulled after the first window (which
     /// the call to `map` submitted one item per chunk). Zero counts as one.
     pub fn chunk_size(mut self, n: usize) -> Self {
-        self.chunk_size = Some(n.max(1));
+        self.sizer.fix(n);
         self
     }
 
@@ -210,26 +189,6 @@ where
         self
     }
 
-    /// The size of the next chunk: the override, or enough items for
-    /// [`TARGET_CHUNK_NANOS`] at the time per item measured so far, capped
-    /// by the share of the known rest ([`SHARE_OF_REST`]).
-    /// `rest` is the input's lower bound on the items it still holds.
-    fn next_chunk_size(&self, rest: usize) -> usize {
-        if let Some(n) = self.chunk_size {
-            return n;
-        }
-        let (nanos, items) = self.measured;
-        if items == 0 {
-            return 1;
-        }
-        let per_item = (nanos / items).max(1);
-        let by_time = usize::try_from(TARGET_CHUNK_NANOS / per_item).unwrap_or(MAX_AUTO_CHUNK);
-        let share = rest / (SHARE_OF_REST * self.pool.max_workers());
-        // An input that tells nothing (lower bound 0) is sized by time alone.
-        let by_share = if share == 0 { MAX_AUTO_CHUNK } else { share };
-        by_time.min(by_share).clamp(1, MAX_AUTO_CHUNK)
-    }
-
     /// Pulls and submits chunks until the window is full, the input ends or
     /// the deadline has passed.
     fn fill_window(&mut self) {
@@ -237,7 +196,7 @@ where
             let Some(rest) = self.input.as_ref().map(|input| input.size_hint().0) else {
                 return;
             };
-            let size = self.next_chunk_size(rest);
+            let size = self.sizer.next(rest);
             let Some(input) = self.input.as_mut() else {
                 return;
             };
@@ -290,8 +249,7 @@ where
         match self.window.pop_front() {
             Some(Slot::Chunk(handle, len)) => match handle.result() {
                 Ok(out) => {
-                    self.measured.0 += out.nanos;
-                    self.measured.1 += out.len() as u64;
+                    self.sizer.record(out.nanos, out.len());
                     self.ready = Ready::new(out);
                 }
                 Err(error) => self.failed = Some((error, len)),
@@ -440,50 +398,5 @@ impl<I: Iterator, F, T: Send + 'static> fmt::Debug for Map<I, F, T> {
             .field("in_flight", &self.window.len())
             .field("finished", &self.finished)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A map over a 2-worker pool whose chunks measured `per_item` ns each.
-    fn sizer(pool: &ThreadPool, per_item: u64) -> Map<std::ops::Range<u64>, fn(u64) -> u64, u64> {
-        let mut map = pool.map((|x| x) as fn(u64) -> u64, 0..0);
-        map.measured = (per_item * 1000, 1000);
-        map
-    }
-
-    #[test]
-    fn the_first_chunk_is_one_item_to_measure() {
-        let pool = ThreadPool::new(2).unwrap();
-        let map = pool.map(|x: u64| x, 0..1_000_000);
-        assert_eq!(map.next_chunk_size(1_000_000), 1);
-    }
-
-    #[test]
-    fn chunks_aim_at_the_target_time_while_the_rest_is_long() {
-        let pool = ThreadPool::new(2).unwrap();
-        // 100 ns items: a millisecond is 10,000 of them, well under 1M / 8.
-        assert_eq!(sizer(&pool, 100).next_chunk_size(1_000_000), 10_000);
-        // 1 ns items would make a 1M-item chunk: the cap holds it.
-        assert_eq!(sizer(&pool, 1).next_chunk_size(1 << 30), MAX_AUTO_CHUNK);
-    }
-
-    #[test]
-    fn a_short_rest_is_shared_out_over_every_worker() {
-        let pool = ThreadPool::new(2).unwrap();
-        // 10,000 items left on 2 workers: at most 10,000 / (4 * 2) each.
-        assert_eq!(sizer(&pool, 100).next_chunk_size(10_000), 1_250);
-        // Under one share per worker left: by time alone (the rest is small).
-        assert_eq!(sizer(&pool, 100).next_chunk_size(7), 10_000);
-        // An input that says nothing of its length: by time alone.
-        assert_eq!(sizer(&pool, 100).next_chunk_size(0), 10_000);
-    }
-
-    #[test]
-    fn an_override_is_used_as_given() {
-        let pool = ThreadPool::new(2).unwrap();
-        assert_eq!(sizer(&pool, 100).chunk_size(3).next_chunk_size(10), 3);
     }
 }
