@@ -7,7 +7,7 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stealpool::{TaskError, ThreadPool};
+use stealpool::{ShutdownOptions, TaskError, ThreadPool};
 use support::{submit_after, Census, Latch};
 
 #[test]
@@ -186,6 +186,39 @@ fn items_refused_mid_input_each_get_their_error_and_the_input_is_drained() {
         assert_eq!(*r.as_ref().unwrap() as usize, i + 1);
     }
     assert!(rest[values..]
+        .iter()
+        .all(|r| matches!(r, Err(TaskError::Shutdown))));
+}
+
+#[test]
+fn a_cancelling_shutdown_gives_each_queued_item_cancelled_and_the_rest_shutdown() {
+    // One worker, held by item 0; items 1-3 of the first window are queued.
+    let pool = ThreadPool::new(1).unwrap();
+    let (started, release) = (Latch::new(), Latch::new());
+    let (s, r) = (started.clone(), release.clone());
+    let it = pool.map(
+        move |i: u32| {
+            if i == 0 {
+                s.open();
+                r.wait();
+            }
+            i
+        },
+        0..6,
+    );
+    started.wait();
+    pool.shutdown_with(ShutdownOptions {
+        wait: false,
+        cancel_pending: true,
+    });
+    release.open();
+    let out: Vec<_> = it.collect();
+    assert_eq!(out.len(), 6, "{out:?}");
+    assert_eq!(out[0].as_ref().ok(), Some(&0));
+    assert!(out[1..4]
+        .iter()
+        .all(|r| matches!(r, Err(TaskError::Cancelled))));
+    assert!(out[4..]
         .iter()
         .all(|r| matches!(r, Err(TaskError::Shutdown))));
 }
