@@ -9,12 +9,21 @@
 //! 2. A panic in one item is that item's `Err`; the other items still run.
 //! 3. A larger CPU-bound map with automatic chunking, checked against a
 //!    sequential loop.
+//! 4. Eager, then lazy: the call to `map` pulls and submits a first window
+//!    (4 single-item chunks per worker) at once, like Python 3.14's
+//!    `buffersize`; from then on input is pulled only as results are
+//!    handed out, so an endless input runs in bounded memory.
+//! 5. Because the first window was submitted at the call, it runs through
+//!    a plain `shutdown()`; every item pulled after that is an
+//!    `Err(Shutdown)`, so each item still gets exactly one outcome. (A
+//!    dropped iterator, by contrast, cancels what has not started.)
 //!
 //! Run: `cargo run --release --example map`
 
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stealpool::ThreadPool;
+use stealpool::{TaskError, ThreadPool};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = ThreadPool::new(8)?;
@@ -86,5 +95,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pool.max_workers(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+
+    // 4. Eager for one window, lazy after it.
+    println!();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = pulled.clone();
+    let input = (0..1_000u64).inspect(move |_| {
+        counter.fetch_add(1, SeqCst);
+    });
+    let mut it = pool.map(|x: u64| x + 1, input);
+    let window = 4 * pool.max_workers();
+    println!(
+        "  at the call:             {:>4} of 1000 items pulled and submitted (the window: 4 per worker)",
+        pulled.load(SeqCst)
+    );
+    assert_eq!(pulled.load(SeqCst), window);
+    assert_eq!(it.next().transpose()?, Some(1));
+    println!(
+        "  after the first result:  {:>4} pulled (the window topped up, chunks now sized by measured time)",
+        pulled.load(SeqCst)
+    );
+    let rest = it.collect::<Result<Vec<_>, _>>()?;
+    println!(
+        "  after collecting:        {:>4} pulled, {} more results",
+        pulled.load(SeqCst),
+        rest.len()
+    );
+
+    // 5. What went in at the call survives a plain shutdown.
+    println!();
+    let small = ThreadPool::new(2)?;
+    let it = small.map(|x: i32| x.abs(), -5..5);
+    small.shutdown(); // no iteration yet: the first window (8 items) runs anyway
+    for (x, outcome) in (-5..5).zip(it) {
+        match outcome {
+            Ok(v) => println!("  abs({x:>2}) = {v}"),
+            Err(TaskError::Shutdown) => {
+                println!("  abs({x:>2}): pulled after the shutdown, refused")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(())
 }

@@ -14,7 +14,10 @@ use std::time::Duration;
 /// It never polls: the caller sleeps until the next completion (on a pool
 /// worker it runs other work meanwhile, the awaited tasks first). The
 /// iterator knows how many remain, which makes a progress line natural.
-/// An empty input yields nothing.
+/// An empty input yields nothing. The handles are taken as a set, as in
+/// Python: clones of one task (equal handles) are yielded once, and count
+/// once in [`total`](AsCompleted::total) and
+/// [`remaining`](AsCompleted::remaining).
 ///
 /// ```
 /// let pool = stealpool::ThreadPool::new(2)?;
@@ -43,7 +46,8 @@ where
 
 /// Like [`as_completed`], but gives up `timeout` after the call: the item
 /// after the last handle to finish in time is an `Err` holding the handles
-/// still pending, and the iterator then ends. A zero timeout yields what has
+/// still pending (its message says how many of how many), and the iterator
+/// then ends. A zero timeout yields what has
 /// already finished; a timeout too large to represent waits forever.
 pub fn as_completed_timeout<T, I>(handles: I, timeout: Duration) -> AsCompletedTimeout<T>
 where
@@ -63,12 +67,12 @@ pub struct AsCompleted<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> AsCompleted<T> {
-    /// How many handles it was given.
+    /// How many distinct tasks it was given (clones of one count once).
     pub fn total(&self) -> usize {
         self.total
     }
 
-    /// How many it has not yielded yet.
+    /// How many of them it has not yielded yet.
     pub fn remaining(&self) -> usize {
         self.set.remaining()
     }
@@ -128,7 +132,8 @@ pub struct AsCompletedTimeout<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> AsCompletedTimeout<T> {
-    /// How many handles it was given.
+    /// How many distinct tasks it was given (clones of one count once);
+    /// 0 once the timeout was reported.
     pub fn total(&self) -> usize {
         self.inner.as_ref().map_or(0, AsCompleted::total)
     }
@@ -147,8 +152,9 @@ impl<T: Send + 'static> Iterator for AsCompletedTimeout<T> {
         match inner.next_until(self.deadline) {
             Ok(next) => next.map(Ok),
             Err(TimedOut) => {
-                let pending = self.inner.take()?.into_pending();
-                Some(Err(TimeoutError::new(pending)))
+                let inner = self.inner.take()?;
+                let total = inner.total();
+                Some(Err(TimeoutError::new(inner.into_pending(), total)))
             }
         }
     }

@@ -76,7 +76,8 @@ impl fmt::Debug for Builder {
 
 impl Builder {
     /// A builder with the defaults: one worker per available CPU, threads
-    /// named `stealpool-0`, `stealpool-1`, ..., [`DEFAULT_STACK_SIZE`].
+    /// named `stealpool-{pool}-0`, `stealpool-{pool}-1`, ... (`{pool}`
+    /// numbers the pools of the process), [`DEFAULT_STACK_SIZE`].
     pub fn new() -> Self {
         Self {
             max_workers: None,
@@ -103,8 +104,13 @@ impl Builder {
         self
     }
 
-    /// Worker threads are named `{prefix}-0`, `{prefix}-1`, ... A prefix
-    /// with a NUL byte makes [`build`](Self::build) return an error.
+    /// Worker threads are named `{prefix}-0`, `{prefix}-1`, ... (extra
+    /// workers for blocking sections continue the count). Without a prefix
+    /// they are `stealpool-{pool}-{index}`, where `{pool}` counts the pools
+    /// this process has built, so two pools never share a thread name (the
+    /// prefix `"stealpool"` itself gets the number too). Python writes
+    /// `{prefix}_{index}`; the `-` is ours. A prefix with a NUL byte makes
+    /// [`build`](Self::build) return an error.
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name_prefix = prefix.into();
         self
@@ -248,10 +254,7 @@ impl Builder {
             blocking: BlockingPool::new(workers, extra_locals),
             hooks: self.hooks,
             stats: StatsTable::new(slots),
-            spawn: SpawnConfig {
-                name_prefix: self.thread_name_prefix,
-                stack_size: self.stack_size,
-            },
+            spawn: SpawnConfig::new(self.thread_name_prefix, self.stack_size),
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(workers)),
         });

@@ -267,11 +267,13 @@ impl std::error::Error for TaskError {}
 /// ```
 pub struct TimeoutError<T> {
     pending: Vec<crate::TaskHandle<T>>,
+    /// How many distinct tasks were watched, for the message.
+    total: usize,
 }
 
 impl<T> TimeoutError<T> {
-    pub(crate) fn new(pending: Vec<crate::TaskHandle<T>>) -> Self {
-        Self { pending }
+    pub(crate) fn new(pending: Vec<crate::TaskHandle<T>>, total: usize) -> Self {
+        Self { pending, total }
     }
 
     /// The handles that had not finished, in input order.
@@ -299,8 +301,9 @@ impl<T> fmt::Display for TimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "timed out with {} task(s) still pending",
-            self.pending.len()
+            "timed out with {} of {} task(s) still pending",
+            self.pending.len(),
+            self.total
         )
     }
 }

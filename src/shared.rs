@@ -7,13 +7,41 @@ use crate::hooks::Hooks;
 use crate::queue::{Injector, Steal, Stealer};
 use crate::sleep::Sleep;
 use crate::stats::{Counters, StatsTable};
-use crate::sync::{AtomicUsize, JoinHandle, Mutex};
+use crate::sync::{AtomicUsize, JoinHandle, Mutex, StatCounter};
 use crate::task::Job;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// How worker threads are started.
 pub(crate) struct SpawnConfig {
+    /// Threads are named `{name_prefix}-{index}`.
     pub(crate) name_prefix: String,
     pub(crate) stack_size: usize,
+}
+
+/// The prefix a `Builder` starts with. A pool that keeps it gets its number
+/// added (`stealpool-3`), so default thread names differ between pools.
+const DEFAULT_NAME_PREFIX: &str = "stealpool";
+
+/// Pools built so far in this process: numbers the default names. A std
+/// atomic in both builds (`StatCounter`, see `crate::sync`): it publishes
+/// nothing, it only makes names unique.
+static POOLS_BUILT: StatCounter = StatCounter::new(0);
+
+impl SpawnConfig {
+    pub(crate) fn new(prefix: String, stack_size: usize) -> Self {
+        let name_prefix = if prefix == DEFAULT_NAME_PREFIX {
+            // ORDERING: only the RMW's atomicity matters (each pool gets
+            // its own number); nothing else is published through it.
+            let pool = POOLS_BUILT.fetch_add(1, Relaxed);
+            format!("{prefix}-{pool}")
+        } else {
+            prefix
+        };
+        Self {
+            name_prefix,
+            stack_size,
+        }
+    }
 }
 
 pub(crate) struct Shared {

@@ -23,7 +23,7 @@ pub enum ReturnWhen {
 }
 
 /// What [`wait`] returns: the handles split by whether their task had
-/// finished, each part in input order.
+/// finished, each part in input order, each task once.
 pub struct Waited<T> {
     /// Finished: `result()` on these returns at once.
     pub done: Vec<TaskHandle<T>>,
@@ -47,6 +47,10 @@ impl<T> fmt::Debug for Waited<T> {
 /// too large to represent waits forever. On a pool worker it runs the
 /// awaited tasks, then other work, while it waits. An empty input returns at
 /// once with both parts empty.
+///
+/// The handles are taken as a set, as in Python: clones of one task (equal
+/// handles) are one entry, placed where its first handle was, so
+/// `done.len() + not_done.len()` counts distinct tasks.
 ///
 /// ```
 /// use stealpool::{wait, ReturnWhen};

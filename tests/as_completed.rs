@@ -1,5 +1,6 @@
 //! `as_completed` and `as_completed_timeout`: completion order forced with
-//! latches, already-finished handles first, counts, timeouts, nesting.
+//! latches, already-finished handles first, counts, timeouts, nesting, and
+//! clones of one task taken once.
 
 mod support;
 
@@ -186,11 +187,73 @@ fn dropping_early_leaves_the_tasks_running() {
 }
 
 #[test]
-fn the_same_task_twice_is_yielded_twice() {
+fn clones_of_one_task_are_yielded_once_and_counted_once() {
+    // Python takes the futures as a set (its issue 20367).
     let pool = ThreadPool::new(1).unwrap();
     let h = pool.submit(|| 3).unwrap();
-    let got = as_completed([h.clone(), h]).count();
-    assert_eq!(got, 2);
+    let mut done = as_completed([h.clone(), h.clone(), h.clone()]);
+    assert_eq!((done.total(), done.remaining()), (1, 1));
+    let got: Vec<_> = done.by_ref().collect();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].ptr_eq(&h));
+    assert_eq!(got[0].result().unwrap(), 3, "no clone took the value first");
+    assert_eq!(done.remaining(), 0);
+}
+
+#[test]
+fn clones_among_distinct_tasks_keep_the_first_place_in_input_order() {
+    let pool = ThreadPool::new(2).unwrap();
+    let (a, b, c) = (
+        pool.submit(|| 'a').unwrap(),
+        pool.submit(|| 'b').unwrap(),
+        pool.submit(|| 'c').unwrap(),
+    );
+    for h in [&a, &b, &c] {
+        h.wait();
+    }
+    // All finished: they come out in input order, each task once.
+    let input = [b.clone(), a.clone(), b.clone(), c.clone(), a.clone()];
+    let got: Vec<char> = as_completed(input).map(|h| h.result().unwrap()).collect();
+    assert_eq!(got, ['b', 'a', 'c']);
+}
+
+#[test]
+fn a_pending_task_given_twice_is_yielded_once_when_it_finishes() {
+    let pool = ThreadPool::new(1).unwrap();
+    let latch = Latch::new();
+    let h = submit_after(&pool, &latch, || 5);
+    let mut done = as_completed([h.clone(), h.clone()]);
+    assert_eq!(done.total(), 1);
+    latch.open();
+    assert_eq!(done.next().unwrap().result().unwrap(), 5);
+    assert!(done.next().is_none());
+}
+
+#[test]
+fn the_timeout_error_counts_distinct_tasks_and_says_how_many_of_how_many() {
+    // Python: "2 (of 4) futures unfinished".
+    let pool = ThreadPool::new(3).unwrap();
+    let (handles, latches) = gated(&pool, 4);
+    latches[1].open();
+    latches[3].open();
+    handles[1].wait();
+    handles[3].wait();
+    let mut input = handles.clone();
+    input.push(handles[0].clone()); // a clone counts once
+    let mut timed = as_completed_timeout(input, Duration::ZERO);
+    assert_eq!(timed.total(), 4);
+    let items: Vec<_> = timed.by_ref().collect();
+    assert_eq!(items.len(), 3);
+    let err = items[2].as_ref().unwrap_err();
+    assert_eq!(err.pending().len(), 2);
+    assert!(err.pending()[0].ptr_eq(&handles[0]));
+    assert!(err.pending()[1].ptr_eq(&handles[2]));
+    assert_eq!(
+        err.to_string(),
+        "timed out with 2 of 4 task(s) still pending"
+    );
+    latches[0].open();
+    latches[2].open();
 }
 
 #[test]

@@ -1,12 +1,13 @@
-//! `ThreadPool::map`: order, laziness, bounded memory, per-item panics,
-//! cancellation on drop, the timeout from the call, shutdown, nesting.
+//! `ThreadPool::map`: order, the first window at the call and laziness
+//! after it, bounded memory, per-item panics, cancellation on drop, the
+//! timeout from the call, one outcome per item through a shutdown, nesting.
 
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stealpool::{TaskError, ThreadPool};
+use stealpool::{ShutdownOptions, TaskError, ThreadPool};
 use support::{submit_after, Census, Latch};
 
 #[test]
@@ -114,18 +115,236 @@ fn back_to_back_panics_and_a_panicking_last_item_keep_their_places() {
     }
 }
 
-#[test]
-fn nothing_runs_before_the_first_next() {
-    let pool = ThreadPool::new(2).unwrap();
+/// An input that counts the items pulled from it.
+fn counted_input(n: u32) -> (impl Iterator<Item = u32>, Arc<AtomicUsize>) {
     let pulled = Arc::new(AtomicUsize::new(0));
     let p = pulled.clone();
-    let input = (0..10u32).inspect(move |_| {
+    let input = (0..n).inspect(move |_| {
         p.fetch_add(1, SeqCst);
     });
-    let mut map = pool.map(|x| x, input);
-    assert_eq!(pulled.load(SeqCst), 0);
-    assert_eq!(map.next().unwrap().unwrap(), 0);
-    assert!(pulled.load(SeqCst) >= 1);
+    (input, pulled)
+}
+
+#[test]
+fn the_call_submits_the_first_window_and_pulls_no_further() {
+    // 2 workers: a window of 8 chunks, one item each before anything is
+    // measured.
+    let pool = ThreadPool::new(2).unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let count = ran.clone();
+    let (input, pulled) = counted_input(1000);
+    let map = pool.map(
+        move |x| {
+            count.fetch_add(1, SeqCst);
+            x
+        },
+        input,
+    );
+    assert_eq!(pulled.load(SeqCst), 8, "the first window, at the call");
+    // Nothing iterated: the shutdown waits for the window, which runs.
+    pool.shutdown();
+    assert_eq!(ran.load(SeqCst), 8);
+    assert_eq!(pulled.load(SeqCst), 8, "no input pulled past the window");
+    drop(map);
+}
+
+#[test]
+fn a_plain_shutdown_keeps_every_item_and_its_outcome() {
+    let pool = ThreadPool::new(2).unwrap();
+    let it = pool.map(|x: i32| x.abs(), -5..5);
+    pool.shutdown();
+    let out: Vec<_> = it.collect();
+    assert_eq!(out.len(), 10, "one outcome per item: {out:?}");
+    // The window of 8 went in at the call and ran; the pool refused the
+    // rest, and says so for each item.
+    for (x, r) in (-5i32..5).zip(&out[..8]) {
+        assert_eq!(r.as_ref().ok(), Some(&x.abs()), "{out:?}");
+    }
+    assert!(
+        out[8..]
+            .iter()
+            .all(|r| matches!(r, Err(TaskError::Shutdown))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn items_refused_mid_input_each_get_their_error_and_the_input_is_drained() {
+    let pool = ThreadPool::new(1).unwrap();
+    let (input, pulled) = counted_input(100);
+    let mut it = pool.map(|x| x, input).chunk_size(7);
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    pool.shutdown();
+    let rest: Vec<_> = it.collect();
+    assert_eq!(rest.len(), 99);
+    assert_eq!(pulled.load(SeqCst), 100);
+    // Whatever was in the window at the shutdown ran; everything after is
+    // refused: values first, then only errors.
+    let values = rest.iter().take_while(|r| r.is_ok()).count();
+    assert!(values >= 3, "the window of 4 was in flight: {values}");
+    for (i, r) in rest[..values].iter().enumerate() {
+        assert_eq!(*r.as_ref().unwrap() as usize, i + 1);
+    }
+    assert!(rest[values..]
+        .iter()
+        .all(|r| matches!(r, Err(TaskError::Shutdown))));
+}
+
+#[test]
+fn a_cancelling_shutdown_gives_each_queued_item_cancelled_and_the_rest_shutdown() {
+    // One worker, held by item 0; items 1-3 of the first window are queued.
+    let pool = ThreadPool::new(1).unwrap();
+    let (started, release) = (Latch::new(), Latch::new());
+    let (s, r) = (started.clone(), release.clone());
+    let it = pool.map(
+        move |i: u32| {
+            if i == 0 {
+                s.open();
+                r.wait();
+            }
+            i
+        },
+        0..6,
+    );
+    started.wait();
+    pool.shutdown_with(ShutdownOptions {
+        wait: false,
+        cancel_pending: true,
+    });
+    release.open();
+    let out: Vec<_> = it.collect();
+    assert_eq!(out.len(), 6, "{out:?}");
+    assert_eq!(out[0].as_ref().ok(), Some(&0));
+    assert!(out[1..4]
+        .iter()
+        .all(|r| matches!(r, Err(TaskError::Cancelled))));
+    assert!(out[4..]
+        .iter()
+        .all(|r| matches!(r, Err(TaskError::Shutdown))));
+}
+
+#[test]
+fn a_broken_pool_refuses_each_item_as_pool_broken() {
+    let pool = ThreadPool::builder()
+        .max_workers(1)
+        .initializer(|| panic!("initializer fails on purpose"))
+        .build()
+        .unwrap();
+    assert!(support::eventually(|| pool
+        .submit(|| ())
+        .is_err_and(|e| e.is_broken())));
+    let out: Vec<_> = pool.map(|x: u8| x, 0..5u8).collect();
+    assert_eq!(out.len(), 5);
+    assert!(
+        out.iter().all(|r| matches!(r, Err(TaskError::PoolBroken))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn dropping_a_never_advanced_map_cancels_what_has_not_started_and_leaks_nothing() {
+    // One worker: item 0 starts and holds it; items 1-3 of the first
+    // window are queued when the iterator is dropped.
+    let pool = ThreadPool::new(1).unwrap();
+    let (started, release) = (Latch::new(), Latch::new());
+    let census = Census::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (s, r, count, maker) = (
+        started.clone(),
+        release.clone(),
+        ran.clone(),
+        census.clone(),
+    );
+    let items: Vec<_> = (0..100).map(|i| census.make(i)).collect();
+    let map = pool.map(
+        move |c: support::Counted| {
+            count.fetch_add(1, SeqCst);
+            if c.value == 0 {
+                s.open();
+                r.wait();
+            }
+            maker.make(c.value)
+        },
+        items,
+    );
+    started.wait();
+    drop(map);
+    release.open();
+    pool.shutdown();
+    assert_eq!(ran.load(SeqCst), 1, "only the item that had started ran");
+    assert_eq!(pool.stats().cancelled, 3, "{:?}", pool.stats());
+    assert_eq!(census.live(), 0, "every item and result was dropped");
+}
+
+#[test]
+fn a_late_reader_gets_every_result_that_finished_before_the_deadline() {
+    let pool = ThreadPool::new(2).unwrap();
+    let it = pool
+        .map(|x: u32| x * 2, 0..6)
+        .timeout(Duration::from_millis(1));
+    // The six items went in at the call; the shutdown waits for them, the
+    // sleep makes sure the deadline is behind us.
+    pool.shutdown();
+    std::thread::sleep(Duration::from_millis(2));
+    let out: Vec<u32> = it.collect::<Result<_, _>>().unwrap();
+    assert_eq!(out, [0, 2, 4, 6, 8, 10]);
+}
+
+#[test]
+fn the_timeout_hits_the_first_unfinished_item_and_pulls_nothing_after_the_deadline() {
+    // One worker, window of 4: items 0-1 finish, item 2 holds the worker.
+    let pool = ThreadPool::new(1).unwrap();
+    let (started, release) = (Latch::new(), Latch::new());
+    let (s, r) = (started.clone(), release.clone());
+    let (input, pulled) = counted_input(10);
+    let mut it = pool
+        .map(
+            move |i| {
+                if i == 2 {
+                    s.open();
+                    r.wait();
+                }
+                i
+            },
+            input,
+        )
+        .timeout(Duration::from_millis(1));
+    started.wait();
+    std::thread::sleep(Duration::from_millis(2));
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert_eq!(it.next().unwrap().unwrap(), 1);
+    assert!(matches!(it.next(), Some(Err(TaskError::Timeout))));
+    assert!(it.next().is_none());
+    assert_eq!(pulled.load(SeqCst), 4, "nothing pulled after the deadline");
+    release.open();
+    drop(it);
+    pool.shutdown();
+    // Item 3 was queued behind item 2: the timeout cancelled it.
+    assert_eq!(pool.stats().cancelled, 1, "{:?}", pool.stats());
+}
+
+#[test]
+fn past_the_deadline_an_input_with_items_left_ends_in_one_timeout() {
+    // The window (4 on one worker) finished; the 5th item would be pulled
+    // after the deadline: it is the one timed out, and it never runs.
+    let pool = ThreadPool::new(1).unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let count = ran.clone();
+    let it = pool
+        .map(
+            move |x: u32| {
+                count.fetch_add(1, SeqCst);
+                x
+            },
+            (0..9).filter(|_| true), // a size_hint without an exact length
+        )
+        .timeout(Duration::ZERO);
+    pool.shutdown();
+    let out: Vec<_> = it.collect();
+    assert_eq!(out.len(), 5, "{out:?}");
+    assert!(out[..4].iter().all(Result::is_ok));
+    assert!(matches!(out[4], Err(TaskError::Timeout)));
+    assert_eq!(ran.load(SeqCst), 4);
 }
 
 #[test]
@@ -281,7 +500,7 @@ fn after_shutdown_every_item_is_a_shutdown_error() {
     let pool = ThreadPool::new(2).unwrap();
     pool.shutdown();
     let out: Vec<_> = pool.map(|x: u8| x, 0..5u8).chunk_size(2).collect();
-    assert!(!out.is_empty());
+    assert_eq!(out.len(), 5);
     assert!(
         out.iter().all(|r| matches!(r, Err(TaskError::Shutdown))),
         "{out:?}"

@@ -1,5 +1,6 @@
 //! `stealpool::wait`: the three modes, failures (panic, `Err`, cancel),
-//! timeouts (none, zero, short, huge), an empty input and nesting.
+//! timeouts (none, zero, short, huge), an empty input, nesting, and clones
+//! of one task taken once.
 
 mod support;
 
@@ -208,4 +209,64 @@ fn handles_stay_usable_after_wait() {
     let w = wait([h.clone()], ReturnWhen::FirstCompleted, None);
     assert_eq!(w.done[0].result().unwrap(), 5);
     assert!(matches!(h.result(), Err(stealpool::TaskError::ResultTaken)));
+}
+
+#[test]
+fn clones_of_one_task_are_one_entry() {
+    // Python's issue 20369: wait([f, f]) gives done == {f}.
+    let pool = ThreadPool::new(1).unwrap();
+    let h = pool.submit(|| 2usize).unwrap();
+    let w = wait([h.clone(), h.clone()], ReturnWhen::AllCompleted, None);
+    assert_eq!(w.done.len(), 1);
+    assert!(w.done[0].ptr_eq(&h));
+    assert!(w.not_done.is_empty());
+    assert_eq!(values(&w.done), [2]);
+}
+
+#[test]
+fn clones_are_one_entry_in_not_done_too_and_distinct_tasks_keep_input_order() {
+    let pool = ThreadPool::new(3).unwrap();
+    let (handles, latches) = gated(&pool, 3);
+    latches[1].open();
+    handles[1].wait();
+    let input = [
+        handles[2].clone(),
+        handles[1].clone(),
+        handles[2].clone(),
+        handles[0].clone(),
+        handles[1].clone(),
+        handles[0].clone(),
+    ];
+    let w = wait(input, ReturnWhen::FirstCompleted, None);
+    assert_eq!(w.done.len(), 1);
+    assert!(w.done[0].ptr_eq(&handles[1]));
+    assert_eq!(w.not_done.len(), 2);
+    assert!(
+        w.not_done[0].ptr_eq(&handles[2]),
+        "first place of each task"
+    );
+    assert!(w.not_done[1].ptr_eq(&handles[0]));
+    latches[0].open();
+    latches[2].open();
+    let w = wait(w.not_done, ReturnWhen::AllCompleted, Some(support::HANG));
+    assert_eq!(values(&w.done), [2, 0]);
+}
+
+#[test]
+fn first_error_with_a_failed_task_given_twice_reports_it_once() {
+    let pool = ThreadPool::new(2).unwrap();
+    let bad = pool.submit(|| -> usize { panic!("bad") }).unwrap();
+    bad.wait();
+    let latch = Latch::new();
+    let slow = submit_after(&pool, &latch, || 1);
+    let w = wait(
+        [bad.clone(), slow.clone(), bad.clone()],
+        ReturnWhen::FirstError,
+        None,
+    );
+    assert_eq!(w.done.len(), 1);
+    assert!(w.done[0].ptr_eq(&bad));
+    assert_eq!(w.not_done.len(), 1);
+    latch.open();
+    assert_eq!(slow.result().unwrap(), 1);
 }

@@ -1,15 +1,14 @@
-//! `ThreadPool::map`: a lazy, bounded, ordered parallel map.
+//! `ThreadPool::map`: an ordered parallel map, eager for its first window
+//! and lazy after it.
 //!
 //! Items are pulled from the input in chunks; at most `window` chunks are
-//! in flight, so an endless input runs in bounded memory. Results come out
+//! in flight, so an endless input runs in bounded memory. The call fills
+//! the window once (as Python 3.14's `buffersize` does), so that much work
+//! starts whether or not the iterator is ever advanced. Results come out
 //! in input order: the iterator waits on the oldest chunk (helping, on a
-//! worker), hands out its results, and tops the window up again. Without an
-//! override the chunk size adapts: it aims at [`TARGET_CHUNK_NANOS`] of work
-//! per chunk from the time per item measured in finished chunks, and where
-//! the input tells how many items it still holds, no chunk takes more than
-//! `1 / (SHARE_OF_REST * workers)` of them ([`SHARE_OF_REST`]), so a short
-//! input still spreads over every worker and the tail of a long one runs in
-//! ever smaller chunks that finish together.
+//! worker), hands out its results, and tops the window up again. Chunk
+//! sizes come from `sizing.rs`: one item until a chunk has been measured,
+//! then about a millisecond of work each.
 
 use crate::error::TaskError;
 use crate::pool::ThreadPool;
@@ -17,6 +16,7 @@ use crate::sync::{Arc, AtomicBool, Instant};
 use crate::task::handle::TaskHandle;
 use crate::task::wait::WaitEnd;
 use chunk::{run_chunk, ChunkOut, Ready};
+use sizing::{Sizer, WINDOW_PER_WORKER};
 use std::collections::VecDeque;
 use std::fmt;
 use std::iter::FusedIterator;
@@ -24,30 +24,15 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 mod chunk;
-
-/// Work per automatically sized chunk: large against what a chunk costs
-/// to submit and collect (a few µs once the waiting consumer has to be
-/// woken), small enough to balance across workers (the share cap below
-/// keeps the tail fine-grained). 1M items of 100 ns on 2 workers,
-/// interleaved with rayon's `par_iter`: 50 µs chunks took 1.24-1.31x its
-/// time, 200 µs chunks 1.07-1.11x; in a later run 200 µs chunks were 4%
-/// slower than 1 ms ones (10,000 items), which matched chunked submission.
-const TARGET_CHUNK_NANOS: u64 = 1_000_000;
-/// A chunk takes at most `1 / (SHARE_OF_REST * workers)` of the items the
-/// input says are left (its `size_hint` lower bound), so there are always
-/// enough chunks to keep every worker busy and the last ones are small.
-const SHARE_OF_REST: usize = 4;
-/// The largest automatic chunk, so one chunk never holds many results.
-const MAX_AUTO_CHUNK: usize = 16_384;
-/// Chunks in flight per worker by default.
-const WINDOW_PER_WORKER: usize = 4;
+mod sizing;
 
 /// One entry of the window, in input order.
 enum Slot<T> {
     /// A submitted chunk of `len` items.
     Chunk(TaskHandle<ChunkOut<T>>, usize),
-    /// `len` items the pool refused (it had shut down).
-    Rejected(usize),
+    /// `len` items the pool refused: each one's outcome is this error
+    /// (`Shutdown`, or `PoolBroken`).
+    Refused(TaskError, usize),
 }
 
 /// The iterator of [`ThreadPool::map`]: `Result<T, TaskError>` per input
@@ -55,16 +40,15 @@ enum Slot<T> {
 pub struct Map<I: Iterator, F, T: Send + 'static> {
     pool: ThreadPool,
     func: Arc<F>,
-    /// `None` once exhausted (or abandoned after a refusal or a timeout).
+    /// `None` once exhausted (or abandoned after a timeout).
     input: Option<I>,
     window: VecDeque<Slot<T>>,
     /// Results of the oldest chunk, not yet handed out.
     ready: Ready<T>,
     /// Errors still to hand out for the oldest entry, when it failed whole.
     failed: Option<(TaskError, usize)>,
-    chunk_size: Option<usize>,
+    sizer: Sizer,
     max_window: usize,
-    measured: (u64, u64),
     deadline: Option<Instant>,
     created: Instant,
     /// Set on drop and timeout: running chunks skip their remaining items.
@@ -74,18 +58,33 @@ pub struct Map<I: Iterator, F, T: Send + 'static> {
 
 impl ThreadPool {
     /// Applies `f` to every item on the pool and yields the results in the
-    /// input's order, like Python's `Executor.map`, but lazily: nothing runs
-    /// until the first `next()`, and only a window of chunks (4 per worker,
-    /// see [`Map::window`]) is in flight, so an endless input is fine.
+    /// input's order, like Python's `Executor.map`: eager for a first
+    /// window, lazy after it.
     ///
-    /// Each item's outcome is its own: a panic in one item is that item's
-    /// `Err(TaskError::Panicked)`, and the rest still run. Dropping the
-    /// iterator cancels every item not yet started. Items are batched into
-    /// chunks sized automatically (about 1 ms of work each, at most 16,384
-    /// items, and at most `1 / (4 * workers)` of what the input's
-    /// `size_hint` says is left) unless [`Map::chunk_size`] says otherwise.
-    /// If the pool shuts down, items it refused yield
-    /// `Err(TaskError::Shutdown)` and the iteration ends after them.
+    /// The call itself pulls and submits the first window, 4 chunks per
+    /// worker (see [`Map::window`]) of one item each (nothing is measured
+    /// yet), so that work starts at once and runs even if the iterator is
+    /// only advanced later, as with Python 3.14's `buffersize`. From then
+    /// on the iterator pulls more input only as it hands results out, so
+    /// memory stays bounded and an endless input is fine.
+    ///
+    /// Every item pulled from the input gets exactly one outcome, in order:
+    /// its value; its own `Err(TaskError::Panicked)` (the other items still
+    /// run); or, if the pool refused its chunk, `Err(TaskError::Shutdown)`
+    /// (`PoolBroken` for a broken pool). Chunks submitted before a plain
+    /// [`shutdown`](Self::shutdown) run to completion and hand out their
+    /// values; every item pulled after it is a `Shutdown` error, so an
+    /// endless input then yields errors endlessly: stop at the first `Err`
+    /// if that matters. Items are batched into chunks sized automatically
+    /// (about 1 ms of work each, at most 16,384 items, and at most
+    /// `1 / (4 * workers)` of what the input's `size_hint` says is left)
+    /// unless [`Map::chunk_size`] says otherwise.
+    ///
+    /// Dropping the iterator cancels every chunk not yet started, the first
+    /// window included, and running chunks stop after their current item:
+    /// unlike Python, whose discarded `map` still runs what it submitted,
+    /// `let _ = pool.map(f, items);` runs at most what started before the
+    /// drop. Keep the iterator (or collect it) to have the work done.
     ///
     /// ```
     /// let pool = stealpool::ThreadPool::new(2)?;
@@ -97,6 +96,17 @@ impl ThreadPool {
     /// // Endless input, bounded memory: only the window is ever pulled ahead.
     /// let firsts: Vec<_> = pool.map(|x: u64| x + 1, 0..).take(5).map(Result::unwrap).collect();
     /// assert_eq!(firsts, [1, 2, 3, 4, 5]);
+    ///
+    /// // The first window (8 items on 2 workers) was submitted at the call:
+    /// // it runs through a shutdown, and every item pulled after it says
+    /// // that the pool refused it.
+    /// let it = pool.map(|x: i32| x.abs(), -5..5);
+    /// pool.shutdown();
+    /// let out: Vec<_> = it.collect();
+    /// let values: Vec<i32> = out[..8].iter().map(|r| *r.as_ref().unwrap()).collect();
+    /// assert_eq!(values, [5, 4, 3, 2, 1, 0, 1, 2]);
+    /// assert!(out[8..].iter().all(|r| matches!(r, Err(stealpool::TaskError::Shutdown))));
+    /// assert_eq!(out.len(), 10);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn map<I, F, T>(&self, f: F, items: I) -> Map<I::IntoIter, F, T>
@@ -106,21 +116,22 @@ impl ThreadPool {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Send + 'static,
     {
-        Map {
+        let mut map = Map {
             pool: self.clone(),
             func: Arc::new(f),
             input: Some(items.into_iter()),
             window: VecDeque::new(),
             ready: Ready::empty(),
             failed: None,
-            chunk_size: None,
+            sizer: Sizer::new(self.max_workers()),
             max_window: WINDOW_PER_WORKER * self.max_workers(),
-            measured: (0, 0),
             deadline: None,
             created: Instant::now(),
             stop: Arc::new(AtomicBool::new(false)),
             finished: false,
-        }
+        };
+        map.fill_window();
+        map
     }
 }
 
@@ -132,54 +143,61 @@ where
     T: Send + 'static,
 {
     /// Items per task, instead of the automatic size; `1` submits one task
-    /// per item. Set it before the first `next()`. Zero counts as one.
+    /// per item. It shapes the chunks pulled after the first window (which
+    /// the call to `map` submitted one item per chunk). Zero counts as one.
     pub fn chunk_size(mut self, n: usize) -> Self {
-        self.chunk_size = Some(n.max(1));
+        self.sizer.fix(n);
         self
     }
 
     /// At most `n` chunks in flight (default: 4 per worker). Memory is
-    /// bounded by `n` times the chunk size. Zero counts as one.
+    /// bounded by `n` times the chunk size. The call to `map` filled the
+    /// default window already; a smaller `n` takes effect as those chunks
+    /// are handed out (no more input is pulled until fewer than `n` are in
+    /// flight), a larger one at the next `next()`. Zero counts as one.
     pub fn window(mut self, n: usize) -> Self {
         self.max_window = n.max(1);
         self
     }
 
-    /// Gives up `timeout` after the call to `map` (not per item): the item
-    /// being waited for then yields `Err(TaskError::Timeout)`, everything not
-    /// yet started is cancelled, and the iteration ends.
+    /// Gives up `timeout` after the call to `map` (not per item), which is
+    /// when the first window was submitted.
+    ///
+    /// The deadline is checked only when the iterator must wait: an item
+    /// whose chunk has finished is handed out even after the deadline (as
+    /// Python's `map` hands out a finished future's result), so a late
+    /// reader loses nothing that was ready. The first item the iterator
+    /// reaches unfinished yields `Err(TaskError::Timeout)` once the
+    /// deadline has passed (at once, if it already has); then everything
+    /// not yet started is cancelled and the iteration ends. No input is
+    /// pulled after the deadline. A chunk is handed out whole, so with
+    /// chunks of several items the timeout hits the first item of the
+    /// unfinished chunk; `chunk_size(1)` makes it exact per item (the first
+    /// window always is).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let it = pool.map(|x: u32| x * 2, 0..3).timeout(Duration::ZERO);
+    /// pool.shutdown(); // waits for the three items submitted at the call
+    /// // The deadline has passed, but every item had finished by then.
+    /// let out: Vec<u32> = it.collect::<Result<_, _>>()?;
+    /// assert_eq!(out, [0, 2, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.deadline = self.created.checked_add(timeout);
         self
     }
 
-    /// The size of the next chunk: the override, or enough items for
-    /// [`TARGET_CHUNK_NANOS`] at the time per item measured so far, capped
-    /// by the share of the known rest ([`SHARE_OF_REST`]).
-    /// `rest` is the input's lower bound on the items it still holds.
-    fn next_chunk_size(&self, rest: usize) -> usize {
-        if let Some(n) = self.chunk_size {
-            return n;
-        }
-        let (nanos, items) = self.measured;
-        if items == 0 {
-            return 1;
-        }
-        let per_item = (nanos / items).max(1);
-        let by_time = usize::try_from(TARGET_CHUNK_NANOS / per_item).unwrap_or(MAX_AUTO_CHUNK);
-        let share = rest / (SHARE_OF_REST * self.pool.max_workers());
-        // An input that tells nothing (lower bound 0) is sized by time alone.
-        let by_share = if share == 0 { MAX_AUTO_CHUNK } else { share };
-        by_time.min(by_share).clamp(1, MAX_AUTO_CHUNK)
-    }
-
-    /// Pulls and submits chunks until the window is full or the input ends.
+    /// Pulls and submits chunks until the window is full, the input ends or
+    /// the deadline has passed.
     fn fill_window(&mut self) {
-        while self.window.len() < self.max_window {
+        while self.window.len() < self.max_window && !self.past_deadline() {
             let Some(rest) = self.input.as_ref().map(|input| input.size_hint().0) else {
                 return;
             };
-            let size = self.next_chunk_size(rest);
+            let size = self.sizer.next(rest);
             let Some(input) = self.input.as_mut() else {
                 return;
             };
@@ -190,22 +208,39 @@ where
             }
             let len = items.len();
             let (func, stop) = (self.func.clone(), self.stop.clone());
-            match self.pool.submit(move || run_chunk(&*func, items, &stop)) {
-                Ok(handle) => self.window.push_back(Slot::Chunk(handle, len)),
-                Err(refused) => {
-                    drop(refused);
-                    self.window.push_back(Slot::Rejected(len));
-                    self.input = None;
-                }
-            }
+            let slot = match self.pool.submit(move || run_chunk(&*func, items, &stop)) {
+                Ok(handle) => Slot::Chunk(handle, len),
+                // The items go with the closure; each one's outcome is the
+                // refusal. The input is still pulled on: every item gets one.
+                Err(refused) if refused.is_broken() => Slot::Refused(TaskError::PoolBroken, len),
+                Err(_) => Slot::Refused(TaskError::Shutdown, len),
+            };
+            self.window.push_back(slot);
         }
     }
 
-    /// Moves the oldest entry of the window into `ready` or `failed`.
-    /// `Err` if the deadline passed first.
+    fn past_deadline(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Moves the oldest entry of the window into `ready` or `failed`;
+    /// `Ok(false)` once the input is used up. `Err` if the deadline passed
+    /// before the oldest chunk finished (or before another item was pulled).
     fn open_oldest(&mut self) -> Result<bool, ()> {
         let Some(slot) = self.window.front() else {
-            return Ok(false);
+            // An empty window with input left means the deadline stopped the
+            // pulling: the next item, if there is one, is the one timed out.
+            // An input that says it is empty is not pulled.
+            let left = self
+                .input
+                .as_mut()
+                .filter(|input| input.size_hint().1 != Some(0))
+                .and_then(Iterator::next);
+            self.input = None;
+            return match left {
+                Some(_timed_out) => Err(()),
+                None => Ok(false),
+            };
         };
         if let Slot::Chunk(handle, _) = slot {
             if handle.wait_until(self.deadline) != WaitEnd::Finished {
@@ -215,13 +250,12 @@ where
         match self.window.pop_front() {
             Some(Slot::Chunk(handle, len)) => match handle.result() {
                 Ok(out) => {
-                    self.measured.0 += out.nanos;
-                    self.measured.1 += out.len() as u64;
+                    self.sizer.record(out.nanos, out.len());
                     self.ready = Ready::new(out);
                 }
                 Err(error) => self.failed = Some((error, len)),
             },
-            Some(Slot::Rejected(len)) => self.failed = Some((TaskError::Shutdown, len)),
+            Some(Slot::Refused(error, len)) => self.failed = Some((error, len)),
             None => return Ok(false),
         }
         Ok(true)
@@ -332,7 +366,7 @@ where
             .window
             .iter()
             .map(|slot| match slot {
-                Slot::Chunk(_, len) | Slot::Rejected(len) => *len,
+                Slot::Chunk(_, len) | Slot::Refused(_, len) => *len,
             })
             .sum();
         let input = match &self.input {
@@ -365,50 +399,5 @@ impl<I: Iterator, F, T: Send + 'static> fmt::Debug for Map<I, F, T> {
             .field("in_flight", &self.window.len())
             .field("finished", &self.finished)
             .finish()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A map over a 2-worker pool whose chunks measured `per_item` ns each.
-    fn sizer(pool: &ThreadPool, per_item: u64) -> Map<std::ops::Range<u64>, fn(u64) -> u64, u64> {
-        let mut map = pool.map((|x| x) as fn(u64) -> u64, 0..0);
-        map.measured = (per_item * 1000, 1000);
-        map
-    }
-
-    #[test]
-    fn the_first_chunk_is_one_item_to_measure() {
-        let pool = ThreadPool::new(2).unwrap();
-        let map = pool.map(|x: u64| x, 0..1_000_000);
-        assert_eq!(map.next_chunk_size(1_000_000), 1);
-    }
-
-    #[test]
-    fn chunks_aim_at_the_target_time_while_the_rest_is_long() {
-        let pool = ThreadPool::new(2).unwrap();
-        // 100 ns items: a millisecond is 10,000 of them, well under 1M / 8.
-        assert_eq!(sizer(&pool, 100).next_chunk_size(1_000_000), 10_000);
-        // 1 ns items would make a 1M-item chunk: the cap holds it.
-        assert_eq!(sizer(&pool, 1).next_chunk_size(1 << 30), MAX_AUTO_CHUNK);
-    }
-
-    #[test]
-    fn a_short_rest_is_shared_out_over_every_worker() {
-        let pool = ThreadPool::new(2).unwrap();
-        // 10,000 items left on 2 workers: at most 10,000 / (4 * 2) each.
-        assert_eq!(sizer(&pool, 100).next_chunk_size(10_000), 1_250);
-        // Under one share per worker left: by time alone (the rest is small).
-        assert_eq!(sizer(&pool, 100).next_chunk_size(7), 10_000);
-        // An input that says nothing of its length: by time alone.
-        assert_eq!(sizer(&pool, 100).next_chunk_size(0), 10_000);
-    }
-
-    #[test]
-    fn an_override_is_used_as_given() {
-        let pool = ThreadPool::new(2).unwrap();
-        assert_eq!(sizer(&pool, 100).chunk_size(3).next_chunk_size(10), 3);
     }
 }

@@ -5,6 +5,7 @@ use crate::error::TaskError;
 use crate::sync::{Arc, AtomicWaker};
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 /// Resolves to the task's outcome, like [`TaskHandle::result`], without
@@ -58,14 +59,80 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
             // it on the task's waiter list (which refuses it, under the
             // list's lock, if the task has finished meanwhile).
             None => {
-                let slot = Arc::new(AtomicWaker::default());
+                let slot = AwaitSlot::new();
                 slot.register(cx.waker());
-                if !header.add_waker(&slot) {
+                if !header.add_waker(&slot.share()) {
                     return Poll::Ready(this.take());
                 }
                 this.waker = Some(slot);
             }
         }
         Poll::Pending
+    }
+}
+
+/// One handle clone's registration as an awaiter: an `Arc<AtomicWaker>`
+/// whose other reference is on the task's waiter list.
+///
+/// Held as a raw pointer rather than an `Arc`, so that a `TaskHandle`
+/// contains no interior mutability that clippy's `mutable_key_type` can
+/// see: handles are meant to be keys of a `HashSet`, as Python's futures
+/// are, and the lint would fire in every user's code that does so. The slot
+/// is not part of a handle's identity (`Eq`/`Hash` use the task).
+///
+/// Access rules (cited by the SAFETY comments below):
+/// 1. The pointer comes from `Arc::into_raw` in [`new`](Self::new); this
+///    value owns that one strong count and gives it back in `Drop`.
+/// 2. While this value lives the count is at least one, so the `AtomicWaker`
+///    is alive and may be borrowed for as long as `self` is.
+pub(crate) struct AwaitSlot(NonNull<AtomicWaker>);
+
+// SAFETY: the slot is an `Arc<AtomicWaker>` in disguise (rule 1), and
+// `AtomicWaker` is `Send + Sync`: moving or sharing the pointer moves or
+// shares an `Arc` of it.
+unsafe impl Send for AwaitSlot {}
+// SAFETY: as for `Send`: `&AwaitSlot` only hands out `&AtomicWaker`.
+unsafe impl Sync for AwaitSlot {}
+
+impl AwaitSlot {
+    fn new() -> Self {
+        let raw = Arc::into_raw(Arc::new(AtomicWaker::default())).cast_mut();
+        // SAFETY: `Arc::into_raw` points at the `Arc`'s live value: never
+        // null.
+        Self(unsafe { NonNull::new_unchecked(raw) })
+    }
+
+    fn get(&self) -> &AtomicWaker {
+        // SAFETY: rule 2: the count this value owns keeps the waker alive
+        // while `self` is borrowed.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Replaces the waker in the slot.
+    fn register(&self, waker: &std::task::Waker) {
+        self.get().register(waker);
+    }
+
+    /// Another strong reference, for the task's waiter list.
+    fn share(&self) -> Arc<AtomicWaker> {
+        let raw = self.0.as_ptr().cast_const();
+        // SAFETY: rule 1: `raw` came from `Arc::into_raw` and (rule 2) its
+        // count is at least one while `self` lives, so adding one is sound.
+        unsafe { Arc::increment_strong_count(raw) };
+        // SAFETY: the count just added is the one the new `Arc` owns.
+        unsafe { Arc::from_raw(raw) }
+    }
+
+    /// True if `entry` is this slot's other reference.
+    pub(crate) fn is(&self, entry: &Arc<AtomicWaker>) -> bool {
+        std::ptr::eq(Arc::as_ptr(entry), self.0.as_ptr())
+    }
+}
+
+impl Drop for AwaitSlot {
+    fn drop(&mut self) {
+        // SAFETY: rule 1: this value owns one strong count of the `Arc` the
+        // pointer came from, given back exactly once, here.
+        drop(unsafe { Arc::from_raw(self.0.as_ptr().cast_const()) });
     }
 }

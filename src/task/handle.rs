@@ -5,7 +5,7 @@ use super::state::TakeOutcome;
 use super::wait::{self, WaitEnd};
 use super::{Header, RawTask};
 use crate::error::TaskError;
-use crate::sync::{Arc, AtomicWaker, Instant, TaskArc};
+use crate::sync::{Instant, TaskArc};
 use std::fmt;
 use std::time::Duration;
 
@@ -33,7 +33,7 @@ pub struct TaskHandle<T> {
     /// This clone's registration as an awaiter (`impl Future`), made by its
     /// first `Pending` poll: the task's waiter list holds the same slot, and
     /// dropping the clone takes it out again.
-    pub(super) waker: Option<Arc<AtomicWaker>>,
+    pub(super) waker: Option<super::future::AwaitSlot>,
 }
 
 impl<T: Send + 'static> TaskHandle<T> {
@@ -314,7 +314,13 @@ impl<T> Drop for TaskHandle<T> {
 
 impl<T: 'static> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.task.header().state.load().lifecycle_name();
+        let snapshot = self.task.header().state.load();
+        // A failure is finished too, but reads apart from a plain `Done`.
+        let state = if snapshot.is_failed() {
+            "Failed"
+        } else {
+            snapshot.lifecycle_name()
+        };
         f.debug_struct("TaskHandle")
             .field("state", &format_args!("{state}"))
             .finish()
@@ -336,3 +342,46 @@ impl<T: 'static> fmt::Debug for TaskHandle<T> {
 // So `TaskHandle<T>` is unwind safe for every `T`, as tokio's `JoinHandle`.
 impl<T> std::panic::UnwindSafe for TaskHandle<T> {}
 impl<T> std::panic::RefUnwindSafe for TaskHandle<T> {}
+
+impl<T> TaskHandle<T> {
+    /// True if both handles are clones of one task (the same submission).
+    /// The same relation is [`PartialEq`] and [`Hash`], so handles work as
+    /// keys of a `HashSet` or `HashMap` the way Python's futures do.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let a = pool.submit(|| 1).unwrap();
+    /// let b = pool.submit(|| 1).unwrap();
+    /// assert!(a.ptr_eq(&a.clone()));
+    /// assert!(!a.ptr_eq(&b));
+    /// assert_ne!(a, b); // same closure, same value: still two tasks
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+
+    /// The task allocation's address: stable while any handle lives, and
+    /// the data address alone (comparing the `dyn` pointers whole would also
+    /// compare vtables, which may differ between codegen units).
+    fn identity(&self) -> *const () {
+        TaskArc::as_ptr(&self.task).cast::<()>()
+    }
+}
+
+/// Equal when both are handles to the same task, not when the values are
+/// equal.
+impl<T> PartialEq for TaskHandle<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other)
+    }
+}
+
+impl<T> Eq for TaskHandle<T> {}
+
+/// Hashes the task's identity, consistent with [`PartialEq`].
+impl<T> std::hash::Hash for TaskHandle<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}

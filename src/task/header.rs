@@ -4,6 +4,7 @@
 //! registers.
 
 use super::callbacks::Callback;
+use super::future::AwaitSlot;
 use super::inbox::Inbox;
 use super::listeners::{LazyListeners, Waiter};
 use super::state::{Snapshot, State, CALLBACKS, WAITERS};
@@ -130,8 +131,8 @@ impl Header {
     }
 
     /// Removes a clone's waker slot, if the completer has not drained it.
-    pub(crate) fn remove_waker(&self, slot: &Arc<AtomicWaker>) {
-        self.remove_where(|w| matches!(w, Waiter::Waker(s) if Arc::ptr_eq(s, slot)));
+    pub(crate) fn remove_waker(&self, slot: &AwaitSlot) {
+        self.remove_where(|w| matches!(w, Waiter::Waker(entry) if slot.is(entry)));
     }
 
     /// Adds a done callback, or runs it now on this thread if the task has

@@ -1,6 +1,9 @@
 //! A set of handles watched through one [`Inbox`]: the engine shared by
 //! `as_completed` and `wait`.
 //!
+//! The set holds each task once: clones of one handle (equal by
+//! [`TaskHandle`]'s identity) are kept at the first one's place, as
+//! Python's `wait` and `as_completed` treat their futures as a set.
 //! Every watched task knows the set's inbox and its own index; finishing
 //! posts the index. Taking the next finished handle pops the inbox, and
 //! waits (through the one wait core, so a worker helps meanwhile) only when
@@ -13,6 +16,7 @@ use super::wait::{self, Awaited};
 use super::RawTask;
 use crate::sync::{Arc, Instant, Thread};
 use std::cell::Cell;
+use std::collections::HashSet;
 
 /// The deadline passed before another task finished.
 pub(crate) struct TimedOut;
@@ -29,7 +33,7 @@ pub(crate) struct WatchSet<T: Send + 'static> {
 
 impl<T: Send + 'static> WatchSet<T> {
     pub(crate) fn new(handles: impl IntoIterator<Item = TaskHandle<T>>) -> Self {
-        let handles: Vec<_> = handles.into_iter().collect();
+        let handles = distinct(handles);
         let inbox = Arc::new(Inbox::new(handles.len()));
         for (index, handle) in handles.iter().enumerate() {
             if !handle.header().add_inbox(&inbox, index) {
@@ -97,6 +101,20 @@ impl<T: Send + 'static> WatchSet<T> {
             .inspect(|h| h.header().remove_inbox(inbox))
             .collect()
     }
+}
+
+/// `handles` in order, each task once (at its first handle's place).
+fn distinct<T: Send + 'static>(
+    handles: impl IntoIterator<Item = TaskHandle<T>>,
+) -> Vec<TaskHandle<T>> {
+    let mut handles: Vec<_> = handles.into_iter().collect();
+    if handles.len() > 1 {
+        // Keyed by the task's header, which lives in the task allocation:
+        // one address per task, no reference count touched.
+        let mut seen = HashSet::with_capacity(handles.len());
+        handles.retain(|h| seen.insert(std::ptr::from_ref(h.header())));
+    }
+    handles
 }
 
 impl<T: Send + 'static> Awaited for WatchSet<T> {
