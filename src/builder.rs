@@ -145,15 +145,15 @@ impl Builder {
     }
 
     /// Runs on each worker thread, with its index, as it exits. A panic is
-    /// caught and reported on stderr.
+    /// caught and reported (see [`panic_handler`](Self::panic_handler)).
     pub fn on_worker_stop(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.on_worker_stop = Some(Box::new(hook));
         self
     }
 
     /// Runs on the worker, with its index, right before each task's closure
-    /// (for tracing spans or timing). A panic is caught and reported on
-    /// stderr; the task still runs.
+    /// (for tracing spans or timing). A panic is caught and reported (see
+    /// [`panic_handler`](Self::panic_handler)); the task still runs.
     pub fn before_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.before_task = Some(Box::new(hook));
         self
@@ -161,35 +161,52 @@ impl Builder {
 
     /// Runs on the worker, with its index, right after each task's closure
     /// returns or panics, before waiters see the outcome. A panic is caught
-    /// and reported on stderr.
+    /// and reported (see [`panic_handler`](Self::panic_handler)).
     pub fn after_task(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         self.hooks.after_task = Some(Box::new(hook));
         self
     }
 
-    /// Receives every task panic, on the worker, before the handle resolves
-    /// with it. Without one, a panic is only stored in the handle (no double
-    /// reporting). A panic in the handler is caught and reported on stderr.
+    /// Receives every panic the pool catches from user code, with its
+    /// [`origin`](Panic::origin): a task's (on the worker, before the handle
+    /// resolves with it), and the contained ones that have no handle to go
+    /// to: done callbacks, async wakers, hooks (the initializer included),
+    /// and drops of a task's closure or value, on whichever thread ran them
+    /// (a worker, or a thread that cancelled a task or added a callback to a
+    /// finished one). A panic in the handler itself is caught and reported
+    /// on stderr.
+    ///
+    /// Without a handler, a task's panic is stored in its handle only, and
+    /// a contained panic is reported on stderr as
+    /// `stealpool: <what> panicked: <message>`. Either way Rust's own panic
+    /// hook still runs first, on the panicking thread, when the panic
+    /// happens: by default it prints `thread '<name>' panicked at ...` on
+    /// stderr. Silence or redirect that with `std::panic::set_hook`
+    /// (process-wide), not here.
     ///
     /// ```
-    /// use std::sync::atomic::{AtomicUsize, Ordering};
-    /// use std::sync::Arc;
-    /// let panics = Arc::new(AtomicUsize::new(0));
-    /// let seen = panics.clone();
+    /// use std::sync::{Arc, Mutex};
+    /// use stealpool::PanicOrigin;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
     /// let pool = stealpool::ThreadPool::builder()
     ///     .max_workers(1)
-    ///     .panic_handler(move |p| {
-    ///         assert_eq!(p.message(), "boom");
-    ///         seen.fetch_add(1, Ordering::SeqCst);
-    ///     })
+    ///     .panic_handler(move |p| log.lock().unwrap().push((p.origin(), p.to_string())))
     ///     .build()?;
-    /// let h = pool.submit(|| panic!("boom"))?;
+    /// let h = pool.submit(|| -> u32 { panic!("boom") })?;
     /// assert!(h.result().unwrap_err().is_panic());
-    /// assert_eq!(panics.load(Ordering::SeqCst), 1);
+    /// h.add_done_callback(|_| panic!("bad callback")); // finished: runs here
+    /// assert_eq!(
+    ///     *seen.lock().unwrap(),
+    ///     [
+    ///         (PanicOrigin::Task, "boom".to_string()),
+    ///         (PanicOrigin::DoneCallback, "bad callback".to_string()),
+    ///     ]
+    /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn panic_handler(mut self, handler: impl Fn(&Panic) + Send + Sync + 'static) -> Self {
-        self.hooks.on_panic = Some(Box::new(handler));
+        self.hooks.on_panic = Some(crate::sync::GlobalArc::new(handler));
         self
     }
 
@@ -258,6 +275,9 @@ impl Builder {
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
+        if let Some(handler) = &shared.hooks.on_panic {
+            crate::hooks::register(shared.id(), handler.clone());
+        }
         for (index, local) in locals.into_iter().enumerate() {
             match worker::spawn(&shared, index, local) {
                 Ok(handle) => shared.threads.lock().push(handle),

@@ -320,10 +320,37 @@ pub struct Panic(Box<PanicInner>);
 struct PanicInner {
     message: String,
     payload: Box<dyn Any + Send + 'static>,
+    origin: PanicOrigin,
+}
+
+/// Which user code a caught panic came from: what
+/// [`Builder::panic_handler`](crate::Builder::panic_handler) is told
+/// besides the panic itself.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PanicOrigin {
+    /// A task's closure; the task's handle resolves
+    /// [`TaskError::Panicked`] with it.
+    Task,
+    /// A done callback (`add_done_callback`); the other callbacks still ran.
+    DoneCallback,
+    /// An async waker's `wake` or drop; the task's other waiters were still
+    /// told.
+    Waker,
+    /// A hook: `on_worker_start` (the initializer: the pool is now
+    /// broken), `on_worker_stop`, `before_task` or `after_task`.
+    Hook,
+    /// Dropping a task's closure (cancelled or never run) or its value.
+    Drop,
 }
 
 impl Panic {
     pub(crate) fn new(payload: Box<dyn Any + Send + 'static>) -> Self {
+        Self::from(payload, PanicOrigin::Task)
+    }
+
+    /// A panic caught from user code of the given origin.
+    pub(crate) fn from(payload: Box<dyn Any + Send + 'static>, origin: PanicOrigin) -> Self {
         let message = if let Some(s) = payload.downcast_ref::<&'static str>() {
             (*s).to_owned()
         } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -331,7 +358,18 @@ impl Panic {
         } else {
             "Box<dyn Any>".to_owned()
         };
-        Self(Box::new(PanicInner { message, payload }))
+        Self(Box::new(PanicInner {
+            message,
+            payload,
+            origin,
+        }))
+    }
+
+    /// Which user code panicked. A panic in a task's handle is always
+    /// [`PanicOrigin::Task`]; the panic handler also sees the others.
+    #[must_use]
+    pub fn origin(&self) -> PanicOrigin {
+        self.0.origin
     }
 
     /// The message the task panicked with (`"Box<dyn Any>"` for a payload
@@ -369,6 +407,7 @@ impl fmt::Debug for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Panic")
             .field("message", &self.0.message)
+            .field("origin", &self.0.origin)
             .finish()
     }
 }

@@ -103,7 +103,7 @@ mod worker;
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted, AsCompletedTimeout};
 pub use blocking::blocking;
 pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS, MIN_STACK_SIZE};
-pub use error::{BuildError, Panic, SubmitError, TaskError, TimeoutError};
+pub use error::{BuildError, Panic, PanicOrigin, SubmitError, TaskError, TimeoutError};
 pub use map::Map;
 pub use pool::{ShutdownOptions, ThreadPool};
 pub use stats::PoolStats;

@@ -64,6 +64,14 @@ pub(crate) struct Shared {
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if self.hooks.on_panic.is_some() {
+            crate::hooks::unregister(self.id());
+        }
+    }
+}
+
 impl Shared {
     /// Identifies this pool while it lives (tasks record it).
     pub(crate) fn id(&self) -> usize {

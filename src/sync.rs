@@ -9,15 +9,38 @@
 //! and park/park_timeout (loom never times out, so a timed park is a plain
 //! park there and models never depend on a deadline).
 //!
-//! Three things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
+//! Four things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
 //! does not see"): the `Arc` around a task (loom's `Arc` cannot be coerced to
-//! `Arc<dyn Trait>`), `Instant` (models never read the clock), and the
-//! statistics counters (they carry no synchronization).
+//! `Arc<dyn Trait>`), `Instant` (models never read the clock), the
+//! statistics counters (they carry no synchronization), and the static
+//! registry of panic handlers.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub(crate) use std::sync::Arc as TaskArc;
 pub(crate) use std::time::Instant;
+
+/// The process-wide registry of panic handlers (`hooks`) is a static, and a
+/// static cannot hold loom types (they belong to one model execution): its
+/// lock and the handlers' `Arc` are std in both builds. Models set no
+/// handler, so nothing in them goes through it.
+pub(crate) use std::sync::Arc as GlobalArc;
+
+/// A std `Mutex` for statics (see above), ignoring poisoning as [`Mutex`]
+/// does.
+pub(crate) struct GlobalMutex<T>(std::sync::Mutex<T>);
+
+impl<T> GlobalMutex<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(std::sync::Mutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// A statistics counter. Always std: counters publish nothing the protocol
 /// relies on, so loom has nothing to check in them and they would only

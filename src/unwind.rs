@@ -1,12 +1,12 @@
 //! Catching panics from user code, and aborting on panics from our own.
 //!
-//! User code (task closures, done callbacks, the drop of a task's closure or
-//! value) runs inside [`catch`], so a panic there never unwinds through a
-//! worker's bookkeeping. A panic inside that bookkeeping is a bug in the
+//! User code (task closures, done callbacks, wakers, hooks, the drop of a
+//! task's closure or value) runs inside [`catch`] or [`contain`], so a panic
+//! there never unwinds through a worker's bookkeeping. A panic inside that bookkeeping is a bug in the
 //! pool: [`AbortOnPanic`] turns it into an abort rather than a half-updated
 //! state word or a worker that silently vanished.
 
-use crate::error::Panic;
+use crate::error::{Panic, PanicOrigin};
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -18,19 +18,34 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
     catch_unwind(AssertUnwindSafe(f)).map_err(Panic::new)
 }
 
-/// Runs user code whose panic has no handle to report to (a done callback, a
-/// value's `Drop`): contain it and say so on stderr.
-pub(crate) fn contain(what: &str, f: impl FnOnce()) {
-    if let Err(panic) = catch(f) {
-        report(what, &panic);
+/// Runs user code whose panic has no handle to report to (a done callback,
+/// a waker, a hook, a value's `Drop`), on behalf of the pool `pool` (its
+/// id): contain it and report it (see [`report`]).
+pub(crate) fn contain(pool: usize, origin: PanicOrigin, what: &str, f: impl FnOnce()) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+        report(pool, what, Panic::from(panic, origin));
     }
 }
 
-/// Reports a contained panic on stderr. Write errors are ignored: a closed
-/// stderr must not turn a contained panic into an abort (`eprintln!` would
-/// panic).
+/// Reports a contained panic: to the pool's panic handler if it has one
+/// (`hooks::handler_for`), else on stderr. Write errors are ignored: a
+/// closed stderr must not turn a contained panic into an abort
+/// (`eprintln!` would panic).
 #[cold]
-pub(crate) fn report(what: &str, panic: &Panic) {
+pub(crate) fn report(pool: usize, what: &str, panic: Panic) {
+    match crate::hooks::handler_for(pool) {
+        Some(handler) => {
+            if let Err(again) = catch_unwind(AssertUnwindSafe(|| handler(&panic))) {
+                report_stderr("the panic handler", &Panic::from(again, PanicOrigin::Hook));
+            }
+        }
+        None => report_stderr(what, &panic),
+    }
+}
+
+/// Says on stderr that `what` panicked.
+#[cold]
+pub(crate) fn report_stderr(what: &str, panic: &Panic) {
     let _ = writeln!(
         std::io::stderr(),
         "stealpool: {what} panicked: {}",

@@ -5,7 +5,7 @@
 mod help;
 
 use crate::blocking::EXTRA_IDLE_RECHECK;
-use crate::error::Panic;
+use crate::error::{Panic, PanicOrigin};
 use crate::hooks::Hooks;
 use crate::queue::{LocalQueue, Steal};
 use crate::shared::Shared;
@@ -111,7 +111,7 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
     let hooks = &ctx.shared.hooks;
     if let Some(start) = &hooks.on_worker_start {
         if let Err(panic) = unwind::catch(|| start(index)) {
-            unwind::report("a worker initializer", &panic);
+            unwind::report(ctx.pool_id(), "a worker initializer", panic);
             ctx.shared.sleep.set_broken();
         }
     }
@@ -120,7 +120,12 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
     // submission (refused once the pool has shut down), never a push onto
     // a deque that nobody will pop again.
     CURRENT.with(|c| c.borrow_mut().take());
-    Hooks::call(&hooks.on_worker_stop, "the on_worker_stop hook", index);
+    Hooks::call(
+        &hooks.on_worker_stop,
+        ctx.pool_id(),
+        "the on_worker_stop hook",
+        index,
+    );
     if ctx.shared.blocking.is_extra(index) {
         let Ok(ctx) = Rc::try_unwrap(ctx) else {
             unwind::invariant_broken("an exiting worker's context is still borrowed");
@@ -214,9 +219,21 @@ impl WorkerCtx {
     /// closure or value.
     pub(crate) fn execute(&self, job: Job) {
         if self.shared.sleep.is_broken() {
-            unwind::contain("dropping an abandoned task", || job.abandon());
+            unwind::contain(
+                self.pool_id(),
+                PanicOrigin::Drop,
+                "dropping an abandoned task",
+                || {
+                    job.abandon();
+                },
+            );
         } else {
-            unwind::contain("dropping a task's closure or value", || job.run(self));
+            unwind::contain(
+                self.pool_id(),
+                PanicOrigin::Drop,
+                "dropping a task's closure or value",
+                || job.run(self),
+            );
         }
     }
 
@@ -370,6 +387,7 @@ impl Runner for WorkerCtx {
         Counters::bump_gauge(&self.counters().running);
         Hooks::call(
             &self.shared.hooks.before_task,
+            self.pool_id(),
             "the before_task hook",
             self.index,
         );
@@ -380,6 +398,7 @@ impl Runner for WorkerCtx {
         self.frames.set(frame.below());
         Hooks::call(
             &self.shared.hooks.after_task,
+            self.pool_id(),
             "the after_task hook",
             self.index,
         );

@@ -168,3 +168,59 @@ fn dropping_the_last_pool_handle_in_the_stop_hook_does_not_wait_for_itself() {
         std::thread::yield_now();
     }
 }
+
+/// A value whose drop panics.
+struct PanicOnDrop;
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("drop");
+    }
+}
+
+#[test]
+fn the_panic_handler_receives_every_contained_panic_with_its_origin() {
+    use stealpool::PanicOrigin;
+    let seen: Arc<Mutex<Vec<(PanicOrigin, String)>>> = Arc::default();
+    let log = seen.clone();
+    let pool = ThreadPool::builder()
+        .max_workers(1)
+        .before_task(|_| panic!("before"))
+        .panic_handler(move |p| log.lock().unwrap().push((p.origin(), p.to_string())))
+        .build()
+        .unwrap();
+    // A task panic, and the before_task hook's on every run.
+    let failed = pool.submit(|| -> u8 { panic!("task") }).unwrap();
+    failed.wait();
+    // A done callback run by the worker, one run here (task finished), and
+    // one run by a cancel on this thread.
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let blocker = pool.submit(move || rx.recv().is_ok()).unwrap();
+    blocker.add_done_callback(|_| panic!("callback on the worker"));
+    failed.add_done_callback(|_| panic!("callback here"));
+    let queued = pool.submit(|| ()).unwrap();
+    queued.add_done_callback(|_| panic!("callback on cancel"));
+    assert!(queued.cancel());
+    // A cancelled closure whose drop panics, dropped by this thread.
+    let owned = PanicOnDrop;
+    let dropped = pool.submit(move || drop(owned)).unwrap();
+    assert!(dropped.cancel());
+    tx.send(()).unwrap();
+    blocker.wait();
+    pool.shutdown();
+    let seen = seen.lock().unwrap();
+    let has =
+        |origin: PanicOrigin, message: &str| seen.iter().any(|(o, m)| *o == origin && m == message);
+    assert!(has(PanicOrigin::Task, "task"), "{seen:?}");
+    assert!(has(PanicOrigin::Hook, "before"), "{seen:?}");
+    assert!(
+        has(PanicOrigin::DoneCallback, "callback on the worker"),
+        "{seen:?}"
+    );
+    assert!(has(PanicOrigin::DoneCallback, "callback here"), "{seen:?}");
+    assert!(
+        has(PanicOrigin::DoneCallback, "callback on cancel"),
+        "{seen:?}"
+    );
+    assert!(has(PanicOrigin::Drop, "drop"), "{seen:?}");
+}

@@ -3,7 +3,7 @@
 use super::header::Header;
 use super::state::CancelOutcome;
 use super::{RawTask, RunFrame, Runner};
-use crate::error::TaskError;
+use crate::error::{PanicOrigin, TaskError};
 use crate::sync::UnsafeCell;
 use crate::unwind;
 use std::marker::PhantomData;
@@ -162,7 +162,12 @@ where
             return;
         }
         let func = self.take_func();
-        unwind::contain("dropping an abandoned task's closure", || drop(func));
+        unwind::contain(
+            self.header.pool_id,
+            PanicOrigin::Drop,
+            "dropping an abandoned task's closure",
+            || drop(func),
+        );
         self.finish(Err(TaskError::PoolBroken));
     }
 
@@ -170,7 +175,12 @@ where
         let outcome = self.header.state.cancel();
         if let CancelOutcome::Won(prev) = outcome {
             let func = self.take_func();
-            unwind::contain("dropping a cancelled task's closure", || drop(func));
+            unwind::contain(
+                self.header.pool_id,
+                PanicOrigin::Drop,
+                "dropping a cancelled task's closure",
+                || drop(func),
+            );
             self.header.notify(prev);
         }
         outcome

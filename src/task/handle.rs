@@ -235,7 +235,9 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// or cancelled): on the thread that finishes it, or right away on this
     /// thread if it already has. Callbacks added before completion run in
     /// the order they were added. A panicking callback is caught and
-    /// reported on stderr; the others still run.
+    /// reported (to the pool's
+    /// [`panic_handler`](crate::Builder::panic_handler), else on stderr);
+    /// the others still run.
     ///
     /// The callback gets a handle to the task; taking the value there (with
     /// `result`) moves it out for every other handle too.

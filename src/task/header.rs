@@ -8,6 +8,7 @@ use super::future::AwaitSlot;
 use super::inbox::Inbox;
 use super::listeners::{LazyListeners, Waiter};
 use super::state::{Snapshot, State, CALLBACKS, WAITERS};
+use crate::error::PanicOrigin;
 use crate::sync::{Arc, AtomicWaker, Thread};
 use crate::unwind;
 
@@ -53,12 +54,24 @@ impl Header {
             // Each one alone: a waker's `wake` (or its drop) is user code,
             // and a panic there must not keep the rest untold.
             for waiter in waiters {
-                unwind::contain("an async waker", move || waiter.notify());
+                unwind::contain(
+                    self.pool_id,
+                    PanicOrigin::Waker,
+                    "an async waker",
+                    move || {
+                        waiter.notify();
+                    },
+                );
             }
         }
         if prev.has(CALLBACKS) {
             for callback in listeners.callbacks.close() {
-                unwind::contain("a done callback", callback);
+                unwind::contain(
+                    self.pool_id,
+                    PanicOrigin::DoneCallback,
+                    "a done callback",
+                    callback,
+                );
             }
         }
     }
@@ -145,7 +158,12 @@ impl Header {
             listeners.callbacks.push(callback)
         };
         if let Err(callback) = callback {
-            unwind::contain("a done callback", callback);
+            unwind::contain(
+                self.pool_id,
+                PanicOrigin::DoneCallback,
+                "a done callback",
+                callback,
+            );
         }
     }
 }

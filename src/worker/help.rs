@@ -17,7 +17,7 @@
 
 use super::WorkerCtx;
 use crate::blocking::Section;
-use crate::error::Panic;
+use crate::error::{Panic, PanicOrigin};
 use crate::sync::{Backoff, Instant, MODEL_CHECKING};
 use crate::task::wait::{deadline_passed, park_until, Awaited};
 use crate::task::{Header, Job, RawTask, RunFrame, Runner};
@@ -222,11 +222,21 @@ impl WorkerCtx {
         match self.pop_awaited(task) {
             Some(job) => self.execute(job),
             None if self.shared.sleep.is_broken() => {
-                unwind::contain("dropping an abandoned task", || task.abandon());
+                unwind::contain(
+                    self.pool_id(),
+                    PanicOrigin::Drop,
+                    "dropping an abandoned task",
+                    || {
+                        task.abandon();
+                    },
+                );
             }
-            None => unwind::contain("dropping a task's closure", || {
-                task.run(&InlineRun(self));
-            }),
+            None => unwind::contain(
+                self.pool_id(),
+                PanicOrigin::Drop,
+                "dropping a task's closure",
+                || task.run(&InlineRun(self)),
+            ),
         }
     }
 
