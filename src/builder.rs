@@ -8,7 +8,7 @@ use crate::queue::{Injector, LocalQueue};
 use crate::shared::{Shared, SpawnConfig};
 use crate::sleep::{Sleep, MAX_THREADS};
 use crate::stats::StatsTable;
-use crate::sync::{self, Arc, AtomicUsize, Mutex};
+use crate::sync::{self, Arc, AtomicBool, AtomicUsize, Mutex};
 use crate::worker;
 use std::fmt;
 
@@ -274,6 +274,7 @@ impl Builder {
             spawn: SpawnConfig::new(self.thread_name_prefix, self.stack_size),
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(workers)),
+            cancel_running: AtomicBool::new(false),
         });
         if let Some(handler) = &shared.hooks.on_panic {
             crate::hooks::register(shared.id(), handler.clone());

@@ -86,6 +86,7 @@
 mod as_completed;
 mod blocking;
 mod builder;
+mod cancel;
 mod error;
 mod hooks;
 mod map;
@@ -103,6 +104,7 @@ mod worker;
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted, AsCompletedTimeout};
 pub use blocking::blocking;
 pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS, MIN_STACK_SIZE};
+pub use cancel::cancel_requested;
 pub use error::{BuildError, Panic, PanicOrigin, SubmitError, TaskError, TimeoutError};
 pub use map::Map;
 pub use pool::{ShutdownOptions, ThreadPool};

@@ -334,6 +334,7 @@ impl ThreadPool {
         let shared = &self.shared;
         shared.sleep.shutdown();
         if options.cancel_pending {
+            shared.request_cancel_all();
             shared.cancel_queued();
         }
         // A pool thread cannot wait for the pool's threads: it would wait

@@ -7,9 +7,9 @@ use crate::hooks::Hooks;
 use crate::queue::{Injector, Steal, Stealer};
 use crate::sleep::Sleep;
 use crate::stats::{Counters, StatsTable};
-use crate::sync::{AtomicUsize, JoinHandle, Mutex, StatCounter};
+use crate::sync::{AtomicBool, AtomicUsize, JoinHandle, Mutex, StatCounter};
 use crate::task::Job;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 /// How worker threads are started.
 pub(crate) struct SpawnConfig {
@@ -62,6 +62,9 @@ pub(crate) struct Shared {
     /// Join handles of the regular worker threads, taken by the first
     /// waiting shutdown.
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Set by a cancelling shutdown: every running task is asked to stop
+    /// (`crate::cancel_requested`).
+    pub(crate) cancel_running: AtomicBool,
 }
 
 impl Drop for Shared {
@@ -87,6 +90,20 @@ impl Shared {
     /// workers run).
     pub(crate) fn queued(&self) -> usize {
         self.injector.len() + self.stealers.iter().map(Stealer::len).sum::<usize>()
+    }
+
+    /// Whether a cancelling shutdown asked the running tasks to stop.
+    #[inline]
+    pub(crate) fn cancel_requested(&self) -> bool {
+        // ORDERING: pairs with the Release store in `request_cancel_all`.
+        self.cancel_running.load(Acquire)
+    }
+
+    /// Asks every running task to stop (a cancelling shutdown).
+    pub(crate) fn request_cancel_all(&self) {
+        // ORDERING: Release, so a task that sees the request also sees what
+        // the shutdown did before asking.
+        self.cancel_running.store(true, Release);
     }
 
     /// Cancels every task still queued (a cancelling shutdown).

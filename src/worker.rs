@@ -360,6 +360,22 @@ impl WorkerCtx {
         }
     }
 
+    /// Whether the task running innermost on this thread was asked to stop:
+    /// its handle's `cancel()` came too late to keep it from starting, or
+    /// the pool's shutdown asked to cancel pending work.
+    #[inline]
+    pub(crate) fn cancel_requested(&self) -> bool {
+        let frame = self.frames.get();
+        if frame.is_null() {
+            return false;
+        }
+        // SAFETY: `before` links a frame and `after` unlinks it around each
+        // run on this thread, so the linked frame lives in a run that
+        // encloses this call.
+        let task = unsafe { &*frame }.header();
+        task.state.cancel_requested() || self.shared.cancel_requested()
+    }
+
     /// Enters a `blocking` section; true for the outermost one.
     pub(crate) fn enter_blocking(&self) -> bool {
         let depth = self.blocking_depth.get();

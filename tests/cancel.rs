@@ -121,3 +121,92 @@ fn concurrent_cancels_race_a_worker_and_exactly_one_side_wins() {
         }
     }
 }
+
+/// Submits a task that spins until it is asked to stop, and waits until it
+/// runs; returns its handle (its value: the loop's rounds).
+fn spinning_until_asked(pool: &ThreadPool) -> stealpool::TaskHandle<u64> {
+    let (started_tx, started) = mpsc::channel();
+    let handle = pool
+        .submit(move || {
+            started_tx.send(()).ok();
+            let mut rounds = 0u64;
+            while !stealpool::cancel_requested() {
+                rounds += 1;
+                std::thread::yield_now();
+            }
+            rounds
+        })
+        .unwrap();
+    started
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("task started");
+    handle
+}
+
+#[test]
+fn cancel_on_a_running_task_asks_it_to_stop_and_returns_false() {
+    let pool = ThreadPool::new(1).unwrap();
+    assert!(!stealpool::cancel_requested(), "not in a task");
+    let quiet = pool.submit(stealpool::cancel_requested).unwrap();
+    assert!(!quiet.result().unwrap(), "nobody asked this one");
+    let running = spinning_until_asked(&pool);
+    assert!(!running.cancel_requested());
+    assert!(!running.cancel(), "too late to cancel outright");
+    assert!(running.cancel_requested());
+    assert!(running.result().unwrap() > 0, "it ran and then stopped");
+    assert!(!running.cancelled(), "it completed; it was not cancelled");
+}
+
+#[test]
+fn a_request_is_seen_by_the_requested_task_only() {
+    let pool = ThreadPool::new(2).unwrap();
+    let asked = spinning_until_asked(&pool);
+    let other = spinning_until_asked(&pool);
+    assert!(!asked.cancel());
+    asked.result().unwrap();
+    assert!(
+        !other.done(),
+        "a request to one task is not a request to all"
+    );
+    assert!(!other.cancel());
+    other.result().unwrap();
+}
+
+#[test]
+fn a_cancelling_shutdown_asks_running_tasks_to_stop() {
+    let pool = ThreadPool::new(1).unwrap();
+    let running = spinning_until_asked(&pool);
+    let queued = pool.submit(|| 5u64).unwrap();
+    pool.shutdown_with(stealpool::ShutdownOptions::new().cancel_pending(true));
+    assert!(queued.cancelled());
+    assert!(running.result().unwrap() > 0);
+}
+
+#[test]
+fn dropping_a_map_asks_its_running_items_to_stop() {
+    let pool = ThreadPool::new(1).unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let started_tx = std::sync::Mutex::new(started_tx);
+    let stopped = Arc::new(AtomicUsize::new(0));
+    let s = stopped.clone();
+    let map = pool.map(
+        move |_: u32| {
+            started_tx.lock().unwrap().send(()).ok();
+            while !stealpool::cancel_requested() {
+                std::thread::yield_now();
+            }
+            s.fetch_add(1, SeqCst);
+        },
+        0..4,
+    );
+    started
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("an item started");
+    drop(map);
+    pool.shutdown();
+    assert_eq!(
+        stopped.load(SeqCst),
+        1,
+        "the running item stopped; none other ran"
+    );
+}

@@ -173,7 +173,11 @@ impl<T: Send + 'static> TaskHandle<T> {
 
     /// Cancels the task if it has not started. Returns true if the task is
     /// now cancelled (by this call or an earlier one): it never runs, and its
-    /// closure has been dropped. Returns false if it is running or finished.
+    /// closure has been dropped. Returns false if it is running or finished;
+    /// a running task is then *asked* to stop: its closure sees
+    /// [`cancel_requested`](crate::cancel_requested) turn true and may
+    /// return early (cooperative cancellation; nothing is interrupted, and
+    /// the task still completes with whatever it returns).
     ///
     /// ```
     /// use std::sync::mpsc;
@@ -195,7 +199,21 @@ impl<T: Send + 'static> TaskHandle<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cancel(&self) -> bool {
-        self.task.cancel() != super::CancelOutcome::TooLate
+        match self.task.cancel() {
+            super::CancelOutcome::TooLate => {
+                self.task.header().state.request_cancel();
+                false
+            }
+            super::CancelOutcome::Won(_) | super::CancelOutcome::AlreadyCancelled => true,
+        }
+    }
+
+    /// True once [`cancel`](Self::cancel) has been called on the task after
+    /// it started (the request its closure can poll with
+    /// [`cancel_requested`](crate::cancel_requested)).
+    #[must_use]
+    pub fn cancel_requested(&self) -> bool {
+        self.task.header().state.cancel_requested()
     }
 
     /// True once the task has finished: returned, panicked or was cancelled.

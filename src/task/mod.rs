@@ -77,6 +77,14 @@ impl RunFrame {
         std::ptr::eq(self.task, task)
     }
 
+    /// The task of this frame.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a frame lives on the stack of its task's run, which
+        // borrows the task (`TaskCell::run(&self)`) for the frame's whole
+        // life, so the header outlives every borrow of the frame.
+        unsafe { &*self.task }
+    }
+
     /// Links this frame above `below` (a null pointer: none).
     pub(crate) fn set_below(&self, below: *const RunFrame) {
         self.below.set(below);

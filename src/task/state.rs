@@ -8,6 +8,7 @@
 //! | RUNNING   | complete | DONE (+ FAILED) | the thread that claimed it      | `fetch_add`    | AcqRel |
 //! | DONE, CANCELLED | take | + TAKEN | the first wait that returns the outcome | `fetch_or`   | AcqRel |
 //! | any       | register | + WAITERS / CALLBACKS | a blocking waiter, a watching set, a poll; `add_done_callback` | `fetch_or` | AcqRel |
+//! | RUNNING (or later) | request cancel | + CANCEL_REQUESTED | `cancel()` that found the task no longer pending | `fetch_or` | Release |
 //!
 //! DONE and CANCELLED are terminal. The lifecycle values are chosen so that
 //! completion, the one transition on every task's path that cannot fail, is a
@@ -30,7 +31,7 @@
 //!   setter does not wait.
 
 use crate::sync::AtomicUsize;
-use std::sync::atomic::Ordering::{AcqRel, Acquire};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 
 const LIFECYCLE: usize = 0b11;
 const PENDING: usize = 0;
@@ -47,6 +48,10 @@ pub(crate) const WAITERS: usize = 1 << 3;
 pub(crate) const CALLBACKS: usize = 1 << 4;
 /// The task completed with a failure (see the flag invariants above).
 const FAILED: usize = 1 << 5;
+/// `cancel()` was called after the task had started: the running closure
+/// may notice (`stealpool::cancel_requested`) and stop early. Set only by
+/// `request_cancel`; it changes nothing else (the task still completes).
+const CANCEL_REQUESTED: usize = 1 << 6;
 
 /// One read of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -99,6 +104,7 @@ impl std::fmt::Debug for Snapshot {
             (WAITERS, "WAITERS"),
             (CALLBACKS, "CALLBACKS"),
             (FAILED, "FAILED"),
+            (CANCEL_REQUESTED, "CANCEL_REQUESTED"),
         ] {
             if self.0 & bit != 0 {
                 write!(f, "|{label}")?;
@@ -177,6 +183,21 @@ impl State {
             "complete from {prev:?}"
         );
         prev
+    }
+
+    /// Records a cancellation request for a task that is no longer pending
+    /// (a running task may poll it; a finished one ignores it).
+    pub(crate) fn request_cancel(&self) {
+        // ORDERING: Release so a closure that sees the request (Relaxed or
+        // Acquire load) also sees what the canceller did before asking;
+        // the flag itself guards no data.
+        self.0.fetch_or(CANCEL_REQUESTED, Release);
+    }
+
+    /// Reads only the request flag: the running task's cheap poll.
+    pub(crate) fn cancel_requested(&self) -> bool {
+        // ORDERING: Acquire pairs with `request_cancel`'s Release.
+        self.0.load(Acquire) & CANCEL_REQUESTED != 0
     }
 
     /// Sets a notification flag and returns the snapshot before it. If that
