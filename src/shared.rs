@@ -7,9 +7,9 @@ use crate::hooks::Hooks;
 use crate::queue::{Injector, Steal, Stealer};
 use crate::sleep::Sleep;
 use crate::stats::{Counters, StatsTable};
-use crate::sync::{AtomicBool, AtomicUsize, JoinHandle, Mutex, StatCounter};
+use crate::sync::{fence, AtomicBool, AtomicUsize, JoinHandle, Mutex, StatCounter, MODEL_CHECKING};
 use crate::task::Job;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
 
 /// How worker threads are started.
 pub(crate) struct SpawnConfig {
@@ -95,15 +95,39 @@ impl Shared {
     /// Whether a cancelling shutdown asked the running tasks to stop.
     #[inline]
     pub(crate) fn cancel_requested(&self) -> bool {
-        // ORDERING: pairs with the Release store in `request_cancel_all`.
+        // ORDERING: Acquire pairs with the (SeqCst) store in `request_cancel_all`.
         self.cancel_running.load(Acquire)
     }
 
-    /// Asks every running task to stop (a cancelling shutdown).
+    /// The claim-time check: true if a cancelling shutdown began before
+    /// the caller's claim (its SeqCst CAS, just before this load). Then a
+    /// task that was pending when the shutdown began, but was in no queue
+    /// its drain could see (popped by a worker, or in a batch moving
+    /// between queues), is withdrawn instead of run (DESIGN.md, section 7).
+    #[inline]
+    pub(crate) fn cancelling_since_claim(&self) -> bool {
+        // loom treats SeqCst accesses as AcqRel (its README), so it cannot
+        // see the total order the claim CAS and this load take part in; it
+        // does model SeqCst fences, and a fence between the two gives what
+        // the SeqCst accesses give in the C++ model. Only under loom.
+        if MODEL_CHECKING {
+            fence(SeqCst);
+        }
+        // SeqCst pairs with the store in `request_cancel_all` through the
+        // claim CAS: either the claim precedes the store (the task was
+        // running before the shutdown began) or this load sees it.
+        self.cancel_running.load(SeqCst)
+    }
+
+    /// Asks every running task to stop, and makes every task not yet
+    /// claimed end cancelled (a cancelling shutdown, before its drain).
     pub(crate) fn request_cancel_all(&self) {
-        // ORDERING: Release, so a task that sees the request also sees what
-        // the shutdown did before asking.
-        self.cancel_running.store(true, Release);
+        // SeqCst: see `cancelling_since_claim`.
+        self.cancel_running.store(true, SeqCst);
+        // A claim that came first in the total order is then visible to
+        // every later load on this thread: a handle read after the call
+        // cannot look pending while its task already runs.
+        fence(SeqCst);
     }
 
     /// Cancels every task still queued (a cancelling shutdown).

@@ -398,7 +398,10 @@ impl WorkerCtx {
 
 impl Runner for WorkerCtx {
     #[inline]
-    fn before(&self, frame: &RunFrame) {
+    fn before(&self, frame: &RunFrame) -> bool {
+        if self.shared.cancelling_since_claim() && !frame.header().state.load().is_late() {
+            return false;
+        }
         frame.set_below(self.frames.replace(frame));
         Counters::bump_gauge(&self.counters().running);
         Hooks::call(
@@ -407,6 +410,7 @@ impl Runner for WorkerCtx {
             "the before_task hook",
             self.index,
         );
+        true
     }
 
     #[inline]

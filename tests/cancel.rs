@@ -153,7 +153,9 @@ fn cancel_on_a_running_task_asks_it_to_stop_and_returns_false() {
     assert!(!running.cancel_requested());
     assert!(!running.cancel(), "too late to cancel outright");
     assert!(running.cancel_requested());
-    assert!(running.result().unwrap() > 0, "it ran and then stopped");
+    running
+        .result()
+        .expect("it ran and then stopped, with a value");
     assert!(!running.cancelled(), "it completed; it was not cancelled");
 }
 
@@ -179,7 +181,7 @@ fn a_cancelling_shutdown_asks_running_tasks_to_stop() {
     let queued = pool.submit(|| 5u64).unwrap();
     pool.shutdown_with(stealpool::ShutdownOptions::new().cancel_pending(true));
     assert!(queued.cancelled());
-    assert!(running.result().unwrap() > 0);
+    running.result().expect("it stopped when asked");
 }
 
 #[test]

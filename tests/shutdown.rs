@@ -143,3 +143,34 @@ fn concurrent_waiting_shutdowns_both_wait() {
         assert_eq!(t.join().unwrap(), 200);
     }
 }
+
+#[test]
+fn a_cancelling_shutdown_leaves_no_task_that_was_pending_at_its_return_to_run() {
+    // Workers idle-spinning on an injector full of tasks steal them in
+    // batches: some are off every queue, between the injector and a deque,
+    // or popped and not yet claimed, when the drain runs. Those must end
+    // cancelled too, not run after the call returned.
+    for _round in 0..40 {
+        let pool = ThreadPool::new(2).unwrap();
+        let handles: Vec<_> = (0..2_000u32)
+            .map(|i| pool.submit(move || i).unwrap())
+            .collect();
+        pool.shutdown_with(
+            stealpool::ShutdownOptions::new()
+                .wait(false)
+                .cancel_pending(true),
+        );
+        let pending_at_return: Vec<bool> =
+            handles.iter().map(|h| !h.done() && !h.running()).collect();
+        pool.shutdown();
+        for (h, was_pending) in handles.iter().zip(pending_at_return) {
+            assert!(h.done());
+            if was_pending {
+                assert!(
+                    h.cancelled(),
+                    "a task pending when the call returned ran later"
+                );
+            }
+        }
+    }
+}

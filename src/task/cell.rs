@@ -121,6 +121,24 @@ where
         self.header.notify(prev);
     }
 
+    /// Marks the task, not yet shared, as submitted after its pool's
+    /// cancelling shutdown began (`State::mark_late`).
+    pub(crate) fn mark_late(&self) {
+        self.header.state.mark_late();
+    }
+
+    /// Ends a claimed task as cancelled before its closure ran.
+    fn withdraw(&self, func: F) {
+        unwind::contain(
+            self.header.pool_id,
+            PanicOrigin::Drop,
+            "dropping a cancelled task's closure",
+            || drop(func),
+        );
+        let prev = self.header.state.withdraw();
+        self.header.notify(prev);
+    }
+
     /// If the task is still pending, cancels it and gives the closure back
     /// instead of dropping it (submit's rollback when it raced shutdown).
     pub(crate) fn retract(&self) -> Option<F> {
@@ -151,7 +169,11 @@ where
         }
         let func = self.take_func();
         let frame = RunFrame::new(&self.header);
-        runner.before(&frame);
+        if !runner.before(&frame) {
+            self.withdraw(func);
+            runner.skipped_cancelled();
+            return;
+        }
         let outcome = unwind::catch(func);
         runner.after(&frame, outcome.as_ref().err());
         self.finish(outcome.map_err(TaskError::Panicked));

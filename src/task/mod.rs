@@ -43,8 +43,12 @@ pub(crate) use state::CancelOutcome;
 /// statistics hang off these. Each is called on the running thread.
 pub(crate) trait Runner {
     /// The task was claimed and its closure is about to run. `frame` lives
-    /// on the stack of the run until `after` is called with it.
-    fn before(&self, frame: &RunFrame);
+    /// on the stack of the run until `after` is called with it. Returns
+    /// false if the pool withdraws the task instead (its cancelling shutdown
+    /// began before the claim): then nothing was recorded, `after` is not
+    /// called, and the task ends cancelled without running.
+    #[must_use]
+    fn before(&self, frame: &RunFrame) -> bool;
     /// The closure returned (`None`) or panicked; the outcome is not yet
     /// visible to waiters.
     fn after(&self, frame: &RunFrame, panic: Option<&Panic>);

@@ -3,12 +3,13 @@
 //!
 //! | from      | event    | to        | who                                   | operation      | ordering |
 //! |-----------|----------|-----------|---------------------------------------|----------------|----------|
-//! | PENDING   | claim    | RUNNING   | a worker that popped it; a waiter that runs it inline | CAS | AcqRel / Acquire |
-//! | PENDING   | cancel   | CANCELLED | `cancel()`, cancelling shutdown, submit rollback | CAS  | AcqRel / Acquire |
+//! | PENDING   | claim    | RUNNING   | a worker that popped it; a waiter that runs it inline | CAS | SeqCst / Acquire |
+//! | PENDING   | cancel   | CANCELLED | `cancel()`, cancelling shutdown, submit rollback | CAS  | SeqCst / Acquire |
 //! | RUNNING   | complete | DONE (+ FAILED) | the thread that claimed it      | `fetch_add`    | AcqRel |
 //! | DONE, CANCELLED | take | + TAKEN | the first wait that returns the outcome | `fetch_or`   | AcqRel |
 //! | any       | register | + WAITERS / CALLBACKS | a blocking waiter, a watching set, a poll; `add_done_callback` | `fetch_or` | AcqRel |
 //! | RUNNING (or later) | request cancel | + CANCEL_REQUESTED | `cancel()` that found the task no longer pending | `fetch_or` | Release |
+//! | RUNNING   | withdraw | CANCELLED | the claimer, before the closure starts, when a cancelling shutdown began before the claim | `fetch_add` | AcqRel |
 //!
 //! DONE and CANCELLED are terminal. The lifecycle values are chosen so that
 //! completion, the one transition on every task's path that cannot fail, is a
@@ -31,7 +32,7 @@
 //!   setter does not wait.
 
 use crate::sync::AtomicUsize;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
 const LIFECYCLE: usize = 0b11;
 const PENDING: usize = 0;
@@ -52,6 +53,10 @@ const FAILED: usize = 1 << 5;
 /// may notice (`stealpool::cancel_requested`) and stop early. Set only by
 /// `request_cancel`; it changes nothing else (the task still completes).
 const CANCEL_REQUESTED: usize = 1 << 6;
+/// Set at submission, before the task is shared, when its pool's cancelling
+/// shutdown had already begun (a child submitted by a running task then):
+/// that shutdown does not withdraw it. Never changes afterwards.
+const LATE: usize = 1 << 7;
 
 /// One read of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -87,6 +92,11 @@ impl Snapshot {
     pub(crate) fn has(self, flag: usize) -> bool {
         self.0 & flag != 0
     }
+
+    /// Submitted after its pool's cancelling shutdown began.
+    pub(crate) fn is_late(self) -> bool {
+        self.0 & LATE != 0
+    }
 }
 
 impl Snapshot {
@@ -105,6 +115,7 @@ impl std::fmt::Debug for Snapshot {
             (CALLBACKS, "CALLBACKS"),
             (FAILED, "FAILED"),
             (CANCEL_REQUESTED, "CANCEL_REQUESTED"),
+            (LATE, "LATE"),
         ] {
             if self.0 & bit != 0 {
                 write!(f, "|{label}")?;
@@ -143,6 +154,26 @@ pub(crate) struct State(AtomicUsize);
 impl State {
     pub(crate) fn new() -> Self {
         Self(AtomicUsize::new(PENDING))
+    }
+
+    /// Marks a task not yet shared with any other thread as LATE.
+    pub(crate) fn mark_late(&self) {
+        // ORDERING: the task is not shared yet; publishing it (the queue
+        // push) orders this before any other thread's read.
+        self.0.fetch_or(LATE, Relaxed);
+    }
+
+    /// RUNNING -> CANCELLED, by the claimer before the closure starts: its
+    /// pool's cancelling shutdown began before the claim, so the task is
+    /// treated as cancelled while pending. Returns the previous snapshot,
+    /// for `notify`.
+    #[must_use]
+    pub(crate) fn withdraw(&self) -> Snapshot {
+        // ORDERING: as `complete` (the claimer's last write, published to
+        // whoever acquires the terminal state; flags set before it are seen).
+        let prev = Snapshot(self.0.fetch_add(CANCELLED - RUNNING, AcqRel));
+        debug_assert!(prev.is_running(), "withdraw from {prev:?}");
+        prev
     }
 
     pub(crate) fn load(&self) -> Snapshot {
@@ -233,15 +264,18 @@ impl State {
         &self,
         mut next: impl FnMut(Snapshot) -> Option<usize>,
     ) -> Result<Snapshot, Snapshot> {
-        // ORDERING: see the table above; success is AcqRel (the winner owns
-        // the closure slot and must see flags set before), failure Acquire
-        // (the loser may read a terminal outcome).
+        // ORDERING: success is SeqCst: AcqRel for the table above (the
+        // winner owns the closure slot and must see flags set before), and
+        // in the single total order so that a claim and the SeqCst load of
+        // the pool's cancelling-shutdown flag after it pair with that flag's
+        // SeqCst store (DESIGN.md, section 7; the same instruction as AcqRel
+        // on x86). Failure is Acquire (the loser may read a terminal outcome).
         let mut cur = self.0.load(Acquire);
         loop {
             let Some(new) = next(Snapshot(cur)) else {
                 return Err(Snapshot(cur));
             };
-            match self.0.compare_exchange_weak(cur, new, AcqRel, Acquire) {
+            match self.0.compare_exchange_weak(cur, new, SeqCst, Acquire) {
                 Ok(_) => return Ok(Snapshot(cur)),
                 Err(actual) => cur = actual,
             }

@@ -93,8 +93,8 @@ fn stack_position() -> usize {
 struct InlineRun<'a>(&'a WorkerCtx);
 
 impl Runner for InlineRun<'_> {
-    fn before(&self, frame: &RunFrame) {
-        self.0.before(frame);
+    fn before(&self, frame: &RunFrame) -> bool {
+        self.0.before(frame)
     }
 
     fn after(&self, frame: &RunFrame, panic: Option<&Panic>) {
