@@ -365,6 +365,12 @@ impl Panic {
         }))
     }
 
+    /// The same panic, said to come from `origin`.
+    pub(crate) fn with_origin(mut self, origin: PanicOrigin) -> Self {
+        self.0.origin = origin;
+        self
+    }
+
     /// Which user code panicked. A panic in a task's handle is always
     /// [`PanicOrigin::Task`]; the panic handler also sees the others.
     #[must_use]

@@ -111,6 +111,7 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
     let hooks = &ctx.shared.hooks;
     if let Some(start) = &hooks.on_worker_start {
         if let Err(panic) = unwind::catch(|| start(index)) {
+            let panic = panic.with_origin(PanicOrigin::Hook);
             unwind::report(ctx.pool_id(), "a worker initializer", panic);
             ctx.shared.sleep.set_broken();
         }
@@ -126,6 +127,7 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
         "the on_worker_stop hook",
         index,
     );
+    let pool = ctx.pool_id();
     if ctx.shared.blocking.is_extra(index) {
         let Ok(ctx) = Rc::try_unwrap(ctx) else {
             unwind::invariant_broken("an exiting worker's context is still borrowed");
@@ -137,7 +139,25 @@ fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Job>) {
         if !shared.sleep.is_terminated() {
             shared.blocking.cover_blocked_cold(&shared);
         }
+        drop_last(pool, shared);
+    } else {
+        drop_last(pool, ctx);
     }
+}
+
+/// Drops an exiting worker's reference to its pool's state. It may be the
+/// last one (every handle gone): then the drop runs user code (the hooks'
+/// captures), whose panic must not abort the process from inside the
+/// worker's `AbortOnPanic`.
+fn drop_last<T>(pool: usize, state: T) {
+    unwind::contain(
+        pool,
+        PanicOrigin::Drop,
+        "dropping the pool's state",
+        move || {
+            drop(state);
+        },
+    );
 }
 
 impl WorkerCtx {

@@ -297,3 +297,36 @@ fn a_task_blocked_forever_stops_neither_shutdown_nor_other_workers() {
         pool.shutdown();
     }
 }
+
+#[test]
+fn a_pool_freed_on_its_own_worker_contains_a_panicking_drop_of_its_hooks() {
+    // The hook's capture panics when the pool's state is dropped, which
+    // happens on the last worker to exit: the task below holds the only
+    // handle, so nothing outside keeps the state alive. The process must
+    // not abort (the worker's exit path is inside AbortOnPanic).
+    let drops = Arc::new(AtomicUsize::new(0));
+    let capture = PanicOnDrop(drops.clone());
+    let pool = ThreadPool::builder()
+        .max_workers(2)
+        .before_task(move |_| {
+            let _ = &capture;
+        })
+        .build()
+        .unwrap();
+    let (outside_dropped, done) = (Latch::new(), Latch::new());
+    let (o, d) = (outside_dropped.clone(), done.clone());
+    let moved = pool.clone();
+    pool.submit(move || {
+        o.wait();
+        drop(moved); // the last handle: a non-waiting shutdown, on a worker
+        d.open();
+    })
+    .unwrap();
+    drop(pool);
+    outside_dropped.open();
+    done.wait();
+    assert!(
+        eventually(|| drops.load(SeqCst) == 1),
+        "the hooks were never dropped"
+    );
+}
