@@ -13,6 +13,7 @@ mod cancel_race;
 mod shutdown_race;
 mod sleep_wake;
 mod stolen_wait;
+mod wait_idle;
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;

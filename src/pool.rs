@@ -122,6 +122,11 @@ impl ThreadPool {
         }
     }
 
+    /// What the pool's workers share.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// The worker's own copy: not counted as a handle, so a pool whose user
     /// handles are all gone still shuts down.
     pub(crate) fn uncounted(shared: Arc<Shared>) -> Self {

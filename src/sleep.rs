@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
 //   bit  48      SHUTDOWN: no submissions from outside the pool
 //   bit  49      TERMINATE: workers exit
 //   bit  50      BROKEN: an initializer panicked; run nothing
+//   bit  51      IDLE_WAITERS: a thread waits in `wait_idle`
 // It is only ever changed by RMWs.
 const ONE_SEARCHING: u64 = 1;
 const ONE_SLEEPING: u64 = 1 << 12;
@@ -25,6 +26,7 @@ const FIELD: u64 = 0xFFF;
 const SHUTDOWN: u64 = 1 << 48;
 const TERMINATE: u64 = 1 << 49;
 const BROKEN: u64 = 1 << 50;
+const IDLE_WAITERS: u64 = 1 << 51;
 
 /// The most worker threads (regular plus blocking-section extras) the
 /// counters can hold.
@@ -122,6 +124,9 @@ pub(crate) struct Sleep {
     slots: Box<[CachePadded<Slot>]>,
     /// A read-mostly copy of BROKEN for the per-task check.
     broken: AtomicBool,
+    /// Threads in `wait_idle`; non-empty exactly when IDLE_WAITERS is set
+    /// (both change under this lock).
+    idle_waiters: Mutex<Vec<Thread>>,
 }
 
 impl Sleep {
@@ -140,6 +145,7 @@ impl Sleep {
             state: CachePadded::new(AtomicU64::new(live as u64 * ONE_LIVE)),
             slots,
             broken: AtomicBool::new(false),
+            idle_waiters: Mutex::new(Vec::new()),
         }
     }
 
@@ -262,6 +268,7 @@ impl Sleep {
             let Some(now) = self.commit_idle(index) else {
                 return self.take_notification(index);
             };
+            self.tell_idle_waiters(now);
             match self.end_if_last(now, has_work) {
                 Ending::Terminated => return Woke::Terminate,
                 // Queued work and every worker idle: an outside submitter
@@ -304,6 +311,64 @@ impl Sleep {
         let entry = list.iter_mut().find(|e| e.index == index)?;
         entry.committed = true;
         Some(self.state.fetch_add(ONE_IDLE, SeqCst) + ONE_IDLE)
+    }
+
+    /// After an RMW that made the word `now`: if it left every live worker
+    /// committed idle and someone waits for that, wake the waiters (they
+    /// check the queues themselves).
+    #[inline]
+    fn tell_idle_waiters(&self, now: u64) {
+        if now & IDLE_WAITERS != 0 && idle(now) == live(now) {
+            self.wake_idle_waiters_cold();
+        }
+    }
+
+    #[cold]
+    fn wake_idle_waiters_cold(&self) {
+        let waiters = {
+            let mut list = self.idle_waiters.lock();
+            self.state.fetch_and(!IDLE_WAITERS, SeqCst);
+            std::mem::take(&mut *list)
+        };
+        for thread in waiters {
+            thread.unpark();
+        }
+    }
+
+    /// Blocks the calling thread (not one of the pool's workers) until every
+    /// live worker is committed idle and `has_work` finds no queued task, or
+    /// the pool has terminated.
+    ///
+    /// No lost wake-up: the waiter registers (list push and IDLE_WAITERS,
+    /// under the waiters' lock) and then, after a fence, reads the word. The
+    /// worker whose RMW makes idle == live reads the flag in that RMW's
+    /// result. If the worker's RMW came first, the waiter's read sees
+    /// idle == live; if the waiter's flag came first, the worker sees it
+    /// and wakes every waiter, which then checks again.
+    pub(crate) fn wait_idle(&self, has_work: &dyn Fn() -> bool) {
+        let me = thread::current();
+        loop {
+            {
+                let mut list = self.idle_waiters.lock();
+                list.push(me.clone());
+                self.state.fetch_or(IDLE_WAITERS, SeqCst);
+            }
+            fence(SeqCst);
+            let s = self.state.load(SeqCst);
+            if s & TERMINATE != 0 || (idle(s) == live(s) && !has_work()) {
+                let mut list = self.idle_waiters.lock();
+                list.retain(|t| t.id() != me.id());
+                if list.is_empty() {
+                    self.state.fetch_and(!IDLE_WAITERS, SeqCst);
+                }
+                return;
+            }
+            // Parked until a waker takes this thread off the list (a stale
+            // unpark token costs one more look at the list).
+            while self.idle_waiters.lock().iter().any(|t| t.id() == me.id()) {
+                park();
+            }
+        }
     }
 
     /// Every live worker is committed idle in a shut-down pool: no task is
@@ -358,6 +423,7 @@ impl Sleep {
     #[cold]
     pub(crate) fn remove_live_cold(&self, has_work: &dyn Fn() -> bool) {
         let now = self.state.fetch_sub(ONE_LIVE, SeqCst) - ONE_LIVE;
+        self.tell_idle_waiters(now);
         if let Ending::Drain = self.end_if_last(now, has_work) {
             // Every worker sleeps and work is queued: wake one to drain it.
             self.wake_one_cold();

@@ -164,6 +164,21 @@ impl WorkerCtx {
         ready
     }
 
+    /// `stealpool::yield_now` on this worker: runs one queued task, if the
+    /// helping bounds allow one more on this stack; true if it ran one.
+    pub(crate) fn yield_one(&self) -> bool {
+        if !self.may_help() {
+            return false;
+        }
+        match self.find_work() {
+            Some(job) => {
+                self.execute(job);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Parks as a plain waiter: nothing this wait may run is left. Untimed,
     /// the worker counts as blocked (the pool covers it with an extra
     /// worker, which may also run an awaited task this stack had no room
