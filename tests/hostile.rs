@@ -931,3 +931,66 @@ fn a_task_waiting_on_a_task_below_it_on_the_stack_gets_deadlock() {
     });
     assert!(matches!(got, Err(TaskError::Deadlock)), "got {got:?}");
 }
+
+#[test]
+fn a_task_helped_onto_a_waiting_task_and_waiting_on_it_does_not_hang() {
+    // Found by tests/model.rs: A waits on X, which runs on the other
+    // worker; while it waits, A's worker helps with B, which waits on A.
+    // The user's graph (B -> A -> X) has no cycle, but helping put B on top
+    // of A on one stack: A cannot resume before B returns. B must get
+    // `TaskError::Deadlock` (the variant's second case) rather than hang,
+    // or the pool must not have run B there (then B simply gets A's value).
+    let pool = ThreadPool::new(2).unwrap();
+    let x_gate = Latch::new();
+    let _open_x = x_gate.open_on_drop();
+    let x_started = Latch::new();
+    let (xs, xg) = (x_started.clone(), x_gate.clone());
+    let x = pool
+        .submit(move || {
+            xs.open();
+            xg.wait();
+        })
+        .unwrap();
+    x_started.wait();
+    let a_started = Latch::new();
+    let (as_, xa) = (a_started.clone(), x.clone());
+    let a = pool
+        .submit(move || {
+            as_.open();
+            xa.wait();
+            1u32
+        })
+        .unwrap();
+    a_started.wait();
+    // Only A's worker is free (helping inside A's wait): B runs there.
+    let b_started = Latch::new();
+    let (bs, ab) = (b_started.clone(), a.clone());
+    let (tx, rx) = mpsc::channel();
+    let b = pool
+        .submit(move || {
+            bs.open();
+            let _ = tx.send(ab.result());
+        })
+        .unwrap();
+    let helped = eventually_for(QUICK, || b_started.is_open());
+    x_gate.open();
+    let Ok(got) = rx.recv_timeout(QUICK) else {
+        std::mem::forget(pool); // A's worker is stuck: shutdown would hang
+        panic!(
+            "B (run {}) waited on A below it on the same stack: no outcome after {QUICK:?}",
+            if helped {
+                "by A's worker, inside A's wait"
+            } else {
+                "elsewhere"
+            }
+        );
+    };
+    match got {
+        Err(TaskError::Deadlock) => assert!(helped, "Deadlock though B did not run on A"),
+        Ok(v) => assert_eq!(v, 1),
+        Err(e) => panic!("B got {e:?}"),
+    }
+    b.result().unwrap();
+    let _ = a.result();
+    x.result().unwrap();
+}
