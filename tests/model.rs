@@ -460,9 +460,9 @@ struct Rec {
 struct Polled {
     rec: usize,
     future: TaskHandle<Value>,
+    /// Made the waker of its last poll, which was `Pending`: a
+    /// registration the task must honour.
     probe: WakerProbe,
-    /// The poll was `Pending`: a registration the task must honour.
-    registered: bool,
 }
 
 /// Handles (with task ids) the stop hook got for its submissions.
@@ -784,7 +784,7 @@ impl Case {
             if self.rng.one_in(2) {
                 self.note(format!("drop a future of task {id}"));
                 drop(p.future);
-                if self.gates.waker_release && p.registered {
+                if self.gates.waker_release {
                     self.expect_released(&p.probe, &watch, id, "its future was dropped");
                 }
             } else {
@@ -792,7 +792,7 @@ impl Case {
                 self.note(format!("re-poll a future of task {id} with a new waker"));
                 let outcome = poll_once(&mut p.future, &probe.waker());
                 self.probes.push(probe.clone());
-                if self.gates.waker_release && p.registered {
+                if self.gates.waker_release {
                     self.expect_released(&p.probe, &watch, id, "its future was re-polled");
                 }
                 self.after_poll(p.rec, p.future, probe, outcome);
@@ -833,7 +833,6 @@ impl Case {
                 rec: r,
                 future,
                 probe,
-                registered: true,
             }),
         }
     }
@@ -1030,9 +1029,13 @@ impl Case {
                 ));
             }
         }
-        // Wakers registered while pending are woken (the task has ended).
+        // Wakers registered while pending are woken (the task has ended;
+        // its completer may still be waking them).
+        let _ = eventually_for(Duration::from_secs(5), || {
+            self.polled.iter().all(|p| p.probe.wakes() >= 1)
+        });
         for p in &self.polled {
-            if p.registered && !eventually_for(Duration::from_secs(5), || p.probe.wakes() >= 1) {
+            if p.probe.wakes() == 0 {
                 self.violation(format!(
                     "task {}: a waker registered while pending was never woken",
                     self.recs[p.rec].id

@@ -318,38 +318,6 @@ impl Latch {
     }
 }
 
-/// Runs `f` on a thread of its own and returns what it returns; panics if
-/// it has not finished after `limit`. A test whose scenario hangs on a bug
-/// fails this way instead of stalling CI. The stuck thread is left behind
-/// (it cannot be stopped); the process ends with the test binary.
-pub fn bounded<R: Send + 'static>(
-    what: &str,
-    limit: Duration,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::Builder::new()
-        .name("bounded".to_owned())
-        .spawn(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            let _ = tx.send(outcome);
-        })
-        .expect("spawn a thread");
-    match rx.recv_timeout(limit) {
-        Ok(Ok(value)) => {
-            let _ = thread.join();
-            value
-        }
-        Ok(Err(payload)) => {
-            let _ = thread.join();
-            std::panic::resume_unwind(payload)
-        }
-        Err(_) => {
-            panic!("{what}: still running after {limit:?} (a hang; its thread is left behind)")
-        }
-    }
-}
-
 /// Threads of this process whose name starts with `prefix` (Linux keeps the
 /// first 15 bytes of a name). A pool built with a unique
 /// `thread_name_prefix` can be counted this way while other tests run.
