@@ -99,7 +99,7 @@ fn a_panicking_waker_does_not_stop_the_other_waiters_and_callbacks() {
         })
         .unwrap();
     assert!(
-        eventually(|| support::thread_is_asleep("h1-waiter")),
+        eventually(|| support::thread_parked("h1-waiter")),
         "the waiting thread never parked"
     );
 
@@ -243,7 +243,7 @@ fn a_waiter_past_the_help_depth_leaves_new_work_to_an_idle_worker() {
         zg.open();
         let z_thread = z_thread.get().unwrap();
         assert!(
-            eventually(|| support::thread_is_asleep(z_thread)),
+            eventually(|| support::thread_parked(z_thread)),
             "worker 2 never parked"
         );
         d.open();
@@ -254,7 +254,7 @@ fn a_waiter_past_the_help_depth_leaves_new_work_to_an_idle_worker() {
     // Y comes once the deep waiter has parked too (last, so first to wake).
     let deep_thread = deep_thread.get().unwrap();
     assert!(
-        eventually(|| support::thread_is_asleep(deep_thread)),
+        eventually(|| support::thread_parked(deep_thread)),
         "the deep waiter never parked"
     );
 
@@ -552,12 +552,14 @@ fn large_frames_waiting_on_the_other_worker() {
     l_started.wait();
     let before = sleeps();
     let started = Arc::new(AtomicUsize::new(0));
+    let helper: Arc<OnceLock<String>> = Arc::default();
     let tasks: Vec<_> = (0..FRAME_TASKS)
         .map(|_| {
-            let (l, started) = (l.clone(), started.clone());
+            let (l, started, helper) = (l.clone(), started.clone(), helper.clone());
             pool.submit(move || {
                 let mut frame = [0u8; 64 << 10];
                 black_box(&mut frame);
+                let _ = helper.set(std::thread::current().name().unwrap().to_owned());
                 started.fetch_add(1, SeqCst);
                 l.wait();
                 black_box(&frame);
@@ -565,8 +567,23 @@ fn large_frames_waiting_on_the_other_worker() {
             .unwrap()
         })
         .collect();
+    // Parked: counted in `sleeps`, or asleep in the kernel and making no
+    // progress for a while (not just passing through a lock).
+    let asleep = || {
+        helper
+            .get()
+            .is_some_and(|name| support::thread_is_asleep(name))
+    };
+    let parked = || {
+        let n = started.load(SeqCst);
+        sleeps() > before
+            || (asleep() && {
+                std::thread::sleep(Duration::from_millis(5));
+                asleep() && started.load(SeqCst) == n
+            })
+    };
     assert!(
-        eventually(|| started.load(SeqCst) == FRAME_TASKS || sleeps() > before),
+        eventually(|| started.load(SeqCst) == FRAME_TASKS || parked()),
         "the helping worker neither ran every task nor parked"
     );
     l_gate.open();

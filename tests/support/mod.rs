@@ -351,6 +351,15 @@ pub fn thread_is_asleep(name: &str) -> bool {
     })
 }
 
+/// True if the thread named `name` is asleep now and still asleep 5 ms
+/// later: parked, not just passing through a contended lock.
+pub fn thread_parked(name: &str) -> bool {
+    thread_is_asleep(name) && {
+        std::thread::sleep(Duration::from_millis(5));
+        thread_is_asleep(name)
+    }
+}
+
 /// Panics with a `&str` payload without the panic hook's stderr line (a
 /// deliberate panic in user code the pool must contain).
 pub fn quiet_panic(message: &'static str) -> ! {
