@@ -520,7 +520,7 @@ struct Case {
     trace: bool,
     /// Whether this case has panicking callbacks and wakers: the pool
     /// reports each contained panic on stderr, uncaptured, so only one
-    /// case in eight has them, to keep CI logs readable.
+    /// case in 32 has them, to keep CI logs readable.
     noisy: bool,
 }
 
@@ -1143,7 +1143,7 @@ impl Case {
     }
 
     fn run(&mut self, steps: usize) {
-        self.noisy = self.rng.one_in(8);
+        self.noisy = self.rng.one_in(32);
         let threads_before = support::thread_count();
         self.build();
         let end_at = steps / 2 + self.rng.below(steps as u64 / 2 + 1) as usize;
