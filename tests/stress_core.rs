@@ -1,36 +1,20 @@
 //! 1,000,000 tasks from 4 threads at once with random cancels: every handle
 //! resolves exactly once with the right outcome.
+//!
+//! Sized by `STEALPOOL_STRESS_SCALE`; seeded by `STEALPOOL_SEED`.
+
+mod support;
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use stealpool::{TaskError, ThreadPool};
-
-/// Total tasks; `STEALPOOL_STRESS_SCALE` (a float, default 1) scales it.
-fn total_tasks() -> usize {
-    let scale: f64 = std::env::var("STEALPOOL_STRESS_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1.0);
-    ((1_000_000.0 * scale) as usize).max(4)
-}
-
-/// splitmix64: a seeded, reproducible stream.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use support::Rng;
 
 #[test]
 fn million_tasks_from_four_threads_with_random_cancels() {
-    let seed: u64 = std::env::var("STEALPOOL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED);
-    println!("seed {seed}");
-    let total = total_tasks();
+    let seed = support::seed(0x5EED);
+    let seed_value = seed.0;
+    let total = support::scaled(1_000_000, 4);
     let per_thread = total / 4;
     let pool = ThreadPool::new(2).unwrap();
     // runs[i] counts how often task i's closure ran (must end 0 or 1).
@@ -43,7 +27,7 @@ fn million_tasks_from_four_threads_with_random_cancels() {
             let runs = runs.clone();
             let cancelled = cancelled.clone();
             std::thread::spawn(move || {
-                let mut rng = seed ^ (t as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
+                let mut rng = Rng::new(seed_value, t as u64);
                 let mut handles = Vec::with_capacity(1024);
                 for k in 0..per_thread {
                     let id = t * per_thread + k;
@@ -54,7 +38,7 @@ fn million_tasks_from_four_threads_with_random_cancels() {
                             id
                         })
                         .unwrap();
-                    if splitmix(&mut rng) % 8 == 0 {
+                    if rng.one_in(8) {
                         h.cancel(); // may win or lose against a worker
                     }
                     handles.push((id, h));

@@ -21,23 +21,34 @@ impl Latch {
     }
 
     pub fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
+        // Poison-tolerant: a test that fails while a task waits here must
+        // still be able to open it (from a guard, during unwinding).
+        *self.flag() = true;
         self.0 .1.notify_all();
     }
 
     pub fn is_open(&self) -> bool {
-        *self.0 .0.lock().unwrap()
+        *self.flag()
+    }
+
+    fn flag(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.0
+             .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Blocks until opened; panics (failing the test) after [`HANG`].
     pub fn wait(&self) {
-        let guard = self.0 .0.lock().unwrap();
-        let (guard, timeout) = self
+        let guard = self.flag();
+        let (guard, _) = self
             .0
              .1
             .wait_timeout_while(guard, HANG, |open| !*open)
-            .unwrap();
-        assert!(*guard && !timeout.timed_out(), "latch never opened");
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = *guard;
+        drop(guard); // not poisoned by the panic below
+        assert!(open, "latch never opened");
     }
 }
 
@@ -273,4 +284,243 @@ pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task is readable")
         .count()
+}
+
+/// Polls `f` to completion like [`eventually`], but gives up after `limit`:
+/// for checks whose correct outcome is immediate, so that a failure is
+/// reported in seconds rather than after [`HANG`].
+pub fn eventually_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::yield_now();
+    }
+    cond()
+}
+
+/// Opens its latch when dropped, so a test that fails half-way still lets
+/// its held tasks finish (and its pool shut down) instead of hanging.
+pub struct OpenOnDrop(Latch);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
+impl Latch {
+    /// A guard that opens this latch when it goes out of scope, on success
+    /// and on unwinding alike.
+    pub fn open_on_drop(&self) -> OpenOnDrop {
+        OpenOnDrop(self.clone())
+    }
+}
+
+/// Threads of this process whose name starts with `prefix` (Linux keeps the
+/// first 15 bytes of a name). A pool built with a unique
+/// `thread_name_prefix` can be counted this way while other tests run.
+pub fn threads_named(prefix: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task is readable")
+        .filter_map(|entry| std::fs::read_to_string(entry.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end().starts_with(prefix))
+        .count()
+}
+
+/// True if the thread named `name` (at most 15 bytes) is asleep in the
+/// kernel (state `S`): for a thread that spins and yields before it parks,
+/// a sign it has parked, so it has registered whatever it parks on.
+pub fn thread_is_asleep(name: &str) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    dir.filter_map(Result::ok).any(|entry| {
+        let path = entry.path();
+        let named = std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim_end() == name);
+        // The state is the field after the parenthesised name.
+        named
+            && std::fs::read_to_string(path.join("stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = stat.rsplit_once(')')?.1;
+                    after.split_whitespace().next().map(|s| s == "S")
+                })
+                .unwrap_or(false)
+    })
+}
+
+/// True if the thread named `name` is asleep now and still asleep 5 ms
+/// later: parked, not just passing through a contended lock.
+pub fn thread_parked(name: &str) -> bool {
+    thread_is_asleep(name) && {
+        std::thread::sleep(Duration::from_millis(5));
+        thread_is_asleep(name)
+    }
+}
+
+/// Panics with a `&str` payload without the panic hook's stderr line (a
+/// deliberate panic in user code the pool must contain).
+pub fn quiet_panic(message: &'static str) -> ! {
+    std::panic::resume_unwind(Box::new(message))
+}
+
+/// Counts the wakers it made, their wakes and their releases (the last
+/// clone of a waker dropped). Each call to [`waker`](Self::waker) makes a
+/// distinct waker (`will_wake` is false between two of them).
+#[derive(Clone, Default)]
+pub struct WakerProbe {
+    made: Arc<AtomicUsize>,
+    wakes: Arc<AtomicUsize>,
+    released: Arc<AtomicUsize>,
+}
+
+struct ProbeWake {
+    probe: WakerProbe,
+    panics: bool,
+}
+
+impl std::task::Wake for ProbeWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.probe.wakes.fetch_add(1, SeqCst);
+        if self.panics {
+            quiet_panic("a waker that panics");
+        }
+    }
+}
+
+impl Drop for ProbeWake {
+    fn drop(&mut self) {
+        self.probe.released.fetch_add(1, SeqCst);
+    }
+}
+
+impl WakerProbe {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn make(&self, panics: bool) -> std::task::Waker {
+        self.made.fetch_add(1, SeqCst);
+        std::task::Waker::from(Arc::new(ProbeWake {
+            probe: self.clone(),
+            panics,
+        }))
+    }
+
+    /// A well-behaved waker.
+    pub fn waker(&self) -> std::task::Waker {
+        self.make(false)
+    }
+
+    /// A waker whose `wake` panics (after counting the wake).
+    pub fn panicking_waker(&self) -> std::task::Waker {
+        self.make(true)
+    }
+
+    pub fn made(&self) -> usize {
+        self.made.load(SeqCst)
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.wakes.load(SeqCst)
+    }
+
+    pub fn released(&self) -> usize {
+        self.released.load(SeqCst)
+    }
+
+    /// Wakers made and not yet released.
+    pub fn held(&self) -> usize {
+        self.made() - self.released()
+    }
+}
+
+/// Polls `f` once with `waker`.
+pub fn poll_once<F: std::future::Future + Unpin>(
+    f: &mut F,
+    waker: &std::task::Waker,
+) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(waker);
+    std::pin::Pin::new(f).poll(&mut cx)
+}
+
+/// The environment variable that tells a re-run test binary which
+/// scenario it runs as a child process.
+pub const CHILD_ENV: &str = "STEALPOOL_TEST_CHILD";
+
+/// True in the child process [`run_child`] starts for `scenario`.
+pub fn is_child(scenario: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|s| s == scenario)
+}
+
+/// How a child process ended.
+#[derive(Debug)]
+pub struct ChildEnd {
+    /// Its exit status; `None` if it was killed for running past the limit.
+    pub status: Option<std::process::ExitStatus>,
+    /// Its stdout and stderr, for the failure message.
+    pub output: String,
+}
+
+impl ChildEnd {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
+/// Re-runs this test binary with only the test `test` selected and
+/// [`CHILD_ENV`] set to `scenario`, so that test runs the scenario in a
+/// process of its own: a scenario that aborts the process (a stack overflow,
+/// an abort on a broken invariant) then fails one test, not the binary. The
+/// child is killed after `limit`.
+pub fn run_child(test: &str, scenario: &str, limit: Duration) -> ChildEnd {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut child = Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, scenario)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("re-run the test binary");
+    // Read both pipes on threads so a chatty child cannot fill one and stall.
+    let readers: Vec<_> = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ]
+    .into_iter()
+    .map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    })
+    .collect();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break Some(status);
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let output = readers
+        .into_iter()
+        .map(|r| r.join().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    ChildEnd { status, output }
 }
