@@ -564,10 +564,10 @@ impl Case {
                         ledger.refused[id].store(true, SeqCst);
                         drop(f);
                     }
-                    Err(SubmitError::Broken(f)) => {
+                    Err(other) => {
                         ledger.refused[id].store(true, SeqCst);
-                        ledger.violation(format!("stop hook: task {id} refused as Broken"));
-                        drop(f);
+                        ledger.violation(format!("stop hook: task {id} refused: {other}"));
+                        drop(other.into_inner());
                     }
                 }
             });
@@ -611,10 +611,10 @@ impl Case {
                 }
                 drop(f);
             }
-            Err(SubmitError::Broken(f)) => {
+            Err(other) => {
                 self.ledger.refused[id].store(true, SeqCst);
-                self.violation(format!("task {id}: refused as Broken"));
-                drop(f);
+                self.violation(format!("task {id}: refused: {other}"));
+                drop(other.into_inner());
             }
         }
     }
