@@ -10,6 +10,7 @@ mod async_waker;
 mod blocking_wait;
 mod callbacks;
 mod cancel_race;
+mod extra_retire;
 mod shutdown_race;
 mod sleep_wake;
 mod stolen_wait;
