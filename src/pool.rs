@@ -43,8 +43,9 @@ pub struct ThreadPool {
 /// Python's `Executor.shutdown(wait, cancel_futures)`.
 ///
 /// Built with chained setters from [`new`](Self::new) (or `default()`, the
-/// same thing: wait, cancel nothing), so that options added later do not
-/// break callers:
+/// same thing: wait, cancel nothing). It is `#[non_exhaustive]`, so options
+/// added later (a shutdown timeout, say) break no caller: outside this crate
+/// it cannot be written as a struct literal, only built and read:
 ///
 /// ```
 /// use stealpool::ShutdownOptions;
@@ -53,6 +54,7 @@ pub struct ThreadPool {
 /// assert_eq!(ShutdownOptions::new(), ShutdownOptions::default());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShutdownOptions {
     /// Block until every accepted task has finished and the workers exited.
     /// Ignored (treated as false) when called from one of the pool's own
