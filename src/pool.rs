@@ -190,6 +190,29 @@ impl ThreadPool {
         self.shared.workers
     }
 
+    /// The number of regular worker threads: rayon's name for
+    /// [`max_workers`](Self::max_workers), the same number, fixed when the
+    /// pool is built. It is how many values
+    /// [`broadcast`](Self::broadcast) returns. It does not count the extra
+    /// workers that [`blocking`](crate::blocking) sections start for as
+    /// long as they block ([`PoolStats::blocking_workers`] does), and it
+    /// does not drop after shutdown.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(3)?;
+    /// assert_eq!(pool.current_num_threads(), 3);
+    /// assert_eq!(pool.current_num_threads(), pool.max_workers());
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn current_num_threads(&self) -> usize {
+        self.shared.workers
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// A snapshot of the pool's gauges and totals; see [`PoolStats`] for
     /// what each field means and how exact it is.
     #[must_use]
