@@ -8,6 +8,7 @@
 
 mod async_waker;
 mod blocking_wait;
+mod broadcast;
 mod callbacks;
 mod cancel_race;
 mod extra_retire;

@@ -31,10 +31,11 @@ fn race(name: &str, cancel_pending: bool) {
                 }
             })
         };
-        pool.shutdown_with(ShutdownOptions {
-            wait: true,
-            cancel_pending,
-        });
+        pool.shutdown_with(
+            ShutdownOptions::new()
+                .wait(true)
+                .cancel_pending(cancel_pending),
+        );
         let accepted = submitter.join().unwrap();
         match accepted {
             None => assert_eq!(ran.get(), 0),

@@ -49,6 +49,36 @@ where
 /// still pending (its message says how many of how many), and the iterator
 /// then ends. A zero timeout yields what has
 /// already finished; a timeout too large to represent waits forever.
+///
+/// The deadline counts from this call, for the whole iteration (Python's
+/// `as_completed(fs, timeout)`); [`AsCompleted::next_timeout`] instead
+/// bounds each wait on its own.
+///
+/// ```
+/// use std::time::Duration;
+/// use stealpool::{as_completed_timeout, ThreadPool};
+/// let pool = ThreadPool::new(2)?;
+/// let (tx, rx) = std::sync::mpsc::channel::<u32>();
+/// let stuck = pool.submit(move || rx.recv().unwrap_or(0))?; // until told
+/// let quick = pool.submit(|| 7)?;
+/// quick.wait(); // already finished: yielded first, whatever the deadline
+/// let mut done = Vec::new();
+/// for item in as_completed_timeout([stuck, quick], Duration::from_millis(50)) {
+///     match item {
+///         Ok(handle) => done.push(handle.result()?),
+///         Err(timeout) => {
+///             // "timed out with 1 of 2 task(s) still pending"
+///             assert_eq!(timeout.pending().len(), 1);
+///             tx.send(1)?; // let it finish, then collect it
+///             for handle in timeout.into_pending() {
+///                 done.push(handle.result()?);
+///             }
+///         }
+///     }
+/// }
+/// assert_eq!(done, [7, 1]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn as_completed_timeout<T, I>(handles: I, timeout: Duration) -> AsCompletedTimeout<T>
 where
     T: Send + 'static,
@@ -77,9 +107,31 @@ impl<T: Send + 'static> AsCompleted<T> {
         self.set.remaining()
     }
 
-    /// The next handle to finish, waiting at most `timeout`. On
-    /// [`TaskError::Timeout`] nothing is lost: call it again, or take the
-    /// rest with [`into_pending`](Self::into_pending).
+    /// The next handle to finish, waiting at most `timeout` for it (each
+    /// call has its own timeout); `Ok(None)` once every handle was yielded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = stealpool::ThreadPool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<u32>();
+    /// let stuck = pool.submit(move || rx.recv().unwrap_or(0))?; // until told
+    /// let mut it = stealpool::as_completed([stuck]);
+    /// let err = it.next_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// assert_eq!(it.remaining(), 1); // still watched
+    /// tx.send(3)?;
+    /// let handle = it.next_timeout(Duration::from_secs(60))?.expect("one left");
+    /// assert_eq!(handle.result()?, 3);
+    /// assert!(it.next_timeout(Duration::ZERO)?.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError::Timeout`] if no handle finished within `timeout`.
+    /// Nothing is lost: call it again, iterate on, or take the rest with
+    /// [`into_pending`](Self::into_pending). It returns no other error: a
+    /// task's own failure is in the handle it yields.
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<TaskHandle<T>>, TaskError> {
         let deadline = Instant::now().checked_add(timeout);
         self.next_until(deadline)

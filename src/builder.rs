@@ -267,6 +267,7 @@ impl Builder {
             injector: Injector::new(),
             stealers: stealers.into_boxed_slice(),
             workers,
+            broadcasts: crate::broadcast::BroadcastSlots::new(workers),
             sleep: Sleep::new(slots, workers),
             blocking: BlockingPool::new(workers, extra_locals),
             hooks: self.hooks,

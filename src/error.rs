@@ -149,6 +149,7 @@ pub enum TaskError {
     PoolBroken,
     /// The work was never submitted: the pool had shut down (an item of
     /// [`ThreadPool::map`](crate::ThreadPool::map) reached after shutdown,
+    /// a refused [`ThreadPool::broadcast`](crate::ThreadPool::broadcast),
     /// or a [`SubmitError::Shutdown`] turned into a `TaskError` by `?`).
     Shutdown,
     /// The wait could never end: a task waited on its own handle (or on a

@@ -85,6 +85,7 @@
 
 mod as_completed;
 mod blocking;
+mod broadcast;
 mod builder;
 mod cancel;
 mod error;
@@ -105,6 +106,7 @@ mod yield_now;
 
 pub use as_completed::{as_completed, as_completed_timeout, AsCompleted, AsCompletedTimeout};
 pub use blocking::blocking;
+pub use broadcast::{current_num_threads, current_thread_index};
 pub use builder::{Builder, DEFAULT_STACK_SIZE, MAX_WORKERS, MIN_STACK_SIZE};
 pub use cancel::cancel_requested;
 pub use error::{BuildError, Panic, PanicOrigin, SubmitError, TaskError, TimeoutError};

@@ -43,8 +43,9 @@ pub struct ThreadPool {
 /// Python's `Executor.shutdown(wait, cancel_futures)`.
 ///
 /// Built with chained setters from [`new`](Self::new) (or `default()`, the
-/// same thing: wait, cancel nothing), so that options added later do not
-/// break callers:
+/// same thing: wait, cancel nothing). It is `#[non_exhaustive]`, so options
+/// added later (a shutdown timeout, say) break no caller: outside this crate
+/// it cannot be written as a struct literal, only built and read:
 ///
 /// ```
 /// use stealpool::ShutdownOptions;
@@ -53,6 +54,7 @@ pub struct ThreadPool {
 /// assert_eq!(ShutdownOptions::new(), ShutdownOptions::default());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShutdownOptions {
     /// Block until every accepted task has finished and the workers exited.
     /// Ignored (treated as false) when called from one of the pool's own
@@ -190,6 +192,25 @@ impl ThreadPool {
     /// The number of regular worker threads.
     #[must_use]
     pub fn max_workers(&self) -> usize {
+        self.shared.workers
+    }
+
+    /// The number of regular worker threads: rayon's name for
+    /// [`max_workers`](Self::max_workers), the same number, fixed when the
+    /// pool is built. It is how many values
+    /// [`broadcast`](Self::broadcast) returns. It does not count the extra
+    /// workers that [`blocking`](crate::blocking) sections start for as
+    /// long as they block ([`PoolStats::blocking_workers`] does), and it
+    /// does not drop after shutdown.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(3)?;
+    /// assert_eq!(pool.current_num_threads(), 3);
+    /// assert_eq!(pool.current_num_threads(), pool.max_workers());
+    /// # Ok::<(), stealpool::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn current_num_threads(&self) -> usize {
         self.shared.workers
     }
 

@@ -3,6 +3,7 @@
 //! `ThreadPool` handles.
 
 use crate::blocking::BlockingPool;
+use crate::broadcast::BroadcastSlots;
 use crate::hooks::Hooks;
 use crate::queue::{Injector, Steal, Stealer};
 use crate::sleep::Sleep;
@@ -52,6 +53,9 @@ pub(crate) struct Shared {
     pub(crate) stealers: Box<[Stealer<Job>]>,
     /// Regular workers (`max_workers`).
     pub(crate) workers: usize,
+    /// Each regular worker's queue of broadcast copies, which only that
+    /// worker takes from.
+    pub(crate) broadcasts: BroadcastSlots,
     pub(crate) sleep: Sleep,
     pub(crate) blocking: BlockingPool,
     pub(crate) hooks: Hooks,
@@ -81,9 +85,22 @@ impl Shared {
         self as *const Self as usize
     }
 
-    /// True if any queue holds a task (possibly a stale, cancelled one).
+    /// True if any queue holds a task (possibly a stale, cancelled one), or
+    /// the calling thread is a worker of this pool with a broadcast copy
+    /// waiting for it. Only the caller's own copy counts: another worker's
+    /// is that worker's to run, and seeing it would keep this one from
+    /// sleeping for as long as that worker is busy (DESIGN.md, "Broadcast").
     pub(crate) fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            || self.own_broadcast_waiting()
+    }
+
+    fn own_broadcast_waiting(&self) -> bool {
+        crate::worker::with_worker(|ctx| {
+            ctx.pool_id() == self.id() && self.broadcasts.has_copy(ctx.index())
+        })
+        .unwrap_or(false)
     }
 
     /// Queue entries waiting, summed over every queue (an estimate while

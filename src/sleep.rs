@@ -481,6 +481,28 @@ impl Sleep {
         true
     }
 
+    /// Wakes worker `index` if it is on the idle list (as a main-loop
+    /// sleeper or a helper), counting it as searching: a broadcast left it
+    /// a copy that only it may run. The idle lock orders this against the
+    /// worker's registration, whose re-check then sees the copy
+    /// (DESIGN.md, "Broadcast").
+    #[cold]
+    pub(crate) fn wake_worker(&self, index: usize) {
+        {
+            let mut list = self.idle.lock();
+            let Some(pos) = list.iter().position(|e| e.index == index) else {
+                return;
+            };
+            let entry = list.remove(pos);
+            self.state
+                .fetch_add(ONE_SEARCHING.wrapping_sub(entry.weight()), SeqCst);
+            // ORDERING: Release pairs with the sleeper's Acquire swap; a
+            // swap for loom's sake, as in `wake_one_cold`.
+            let _ = self.slots[index].notified.swap(true, Release);
+        }
+        self.unpark(index);
+    }
+
     fn unpark(&self, index: usize) {
         if let Some(thread) = self.slots[index].thread.lock().as_ref() {
             thread.unpark();

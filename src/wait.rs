@@ -7,23 +7,71 @@ use crate::task::watch::WatchSet;
 use std::fmt;
 use std::time::Duration;
 
-/// When [`wait`] returns.
+/// When [`wait`] returns: Python's `return_when` constants.
+///
+/// `#[non_exhaustive]`: a later version may add a condition (a first
+/// success, say), so a `match` on it outside this crate needs a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReturnWhen {
     /// As soon as any task has finished (done, panicked or cancelled).
+    ///
+    /// ```
+    /// use stealpool::{wait, ReturnWhen};
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<u32>();
+    /// let slow = pool.submit(move || rx.recv().unwrap_or(0))?; // until told
+    /// let fast = pool.submit(|| 1)?;
+    /// let w = wait([slow.clone(), fast.clone()], ReturnWhen::FirstCompleted, None);
+    /// assert_eq!((w.done, w.not_done), (vec![fast], vec![slow.clone()]));
+    /// tx.send(2)?;
+    /// assert_eq!(slow.result()?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     FirstCompleted,
     /// As soon as any task has failed (see [`TaskHandle::failed`]: it
     /// panicked, or returned `Err` after
     /// [`submit_fallible`](crate::ThreadPool::submit_fallible)); with no
     /// failure, when all have finished. A cancelled task is finished, not
     /// failed, as in Python.
+    ///
+    /// ```
+    /// use stealpool::{wait, ReturnWhen};
+    /// let pool = stealpool::ThreadPool::new(3)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let slow = pool.submit_fallible(move || rx.recv().map(|()| 1).map_err(|e| e.to_string()))?;
+    /// let ok = pool.submit_fallible(|| Ok(2))?;
+    /// let bad = pool.submit_fallible(|| "x".parse::<u32>().map_err(|e| e.to_string()))?;
+    /// // Returns at the failure, while `slow` still waits to be told.
+    /// let w = wait([slow.clone(), ok, bad.clone()], ReturnWhen::FirstError, None);
+    /// assert!(w.done.contains(&bad) && w.not_done.contains(&slow));
+    /// assert!(bad.failed());
+    /// tx.send(())?;
+    /// assert_eq!(slow.result()?, Ok(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     FirstError,
     /// When every task has finished.
+    ///
+    /// ```
+    /// use stealpool::{wait, ReturnWhen};
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// let handles: Vec<_> = (1..=4u32).map(|i| pool.submit(move || i)).collect::<Result<_, _>>()?;
+    /// let w = wait(handles, ReturnWhen::AllCompleted, None);
+    /// assert!(w.not_done.is_empty());
+    /// let sum: u32 = w.done.iter().map(|h| h.result()).sum::<Result<_, _>>()?;
+    /// assert_eq!(sum, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     AllCompleted,
 }
 
 /// What [`wait`] returns: the handles split by whether their task had
 /// finished, each part in input order, each task once.
+///
+/// `#[non_exhaustive]`, so a later version may add a field: read the fields
+/// (or destructure with `..`) rather than build it.
+#[non_exhaustive]
 pub struct Waited<T> {
     /// Finished: `result()` on these returns at once.
     pub done: Vec<TaskHandle<T>>,

@@ -273,6 +273,8 @@ impl WorkerCtx {
     }
 
     /// The find-work order:
+    /// 0. first, this worker's copy of a broadcast, if one waits for it (it
+    ///    runs here and the search goes on);
     /// 1. every `INJECTOR_INTERVAL`th call, the injector first (fairness);
     /// 2. this worker's deque, newest first (cache-warm, depth-first for
     ///    nested graphs, and where a waiting task's children are);
@@ -290,6 +292,13 @@ impl WorkerCtx {
     /// Steps 3-4 repeat while any queue answered `Retry` (a lost race, not
     /// emptiness).
     fn find_work_inner(&self, patient: bool) -> Option<Job> {
+        // 0. This worker's copy of a broadcast: only it may run it, and the
+        // broadcaster waits for it (src/broadcast.rs). Not searching while
+        // it runs, so a submission meanwhile wakes someone else.
+        if let Some(copy) = self.shared.broadcasts.take(self.index) {
+            self.stop_searching();
+            copy.run();
+        }
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick % INJECTOR_INTERVAL == 0 {
@@ -455,5 +464,13 @@ impl Runner for WorkerCtx {
 
     fn skipped_cancelled(&self) {
         Counters::bump(&self.counters().cancelled);
+    }
+}
+
+impl WorkerCtx {
+    /// This worker's slot: `0..workers` for the regular workers, then the
+    /// blocking-section extras.
+    pub(crate) fn index(&self) -> usize {
+        self.index
     }
 }

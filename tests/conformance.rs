@@ -1076,10 +1076,7 @@ mod shutdown {
             })
             .collect();
         assert!(eventually(|| started.load(SeqCst) == WORKERS));
-        pool.shutdown_with(ShutdownOptions {
-            wait: false,
-            cancel_pending: true,
-        });
+        pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
         gate.open();
         pool.shutdown();
         let cancelled = fs.iter().filter(|f| f.cancelled()).count();
@@ -1096,10 +1093,7 @@ mod shutdown {
         let pool = ThreadPool::new(3).unwrap();
         let latch = Latch::new();
         let f = submit_after(&pool, &latch, || "apple");
-        pool.shutdown_with(ShutdownOptions {
-            wait: false,
-            cancel_pending: false,
-        });
+        pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(false));
         latch.open();
         assert_eq!(f.result().unwrap(), "apple");
     }
@@ -1157,10 +1151,7 @@ mod shutdown {
     fn test_shutdown_no_wait() {
         let executor = pool();
         let res = executor.map(|x: i32| x.abs(), -5..5);
-        executor.shutdown_with(ShutdownOptions {
-            wait: false,
-            cancel_pending: false,
-        });
+        executor.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(false));
         // All ten went in at the call (the window is 20 on 5 workers).
         let out: Vec<i32> = res.collect::<Result<_, _>>().unwrap();
         assert_eq!(out, [5, 4, 3, 2, 1, 0, 1, 2, 3, 4]);
@@ -1217,10 +1208,7 @@ mod shutdown {
     fn test_cancel_futures_wait_false() {
         let pool = ThreadPool::builder().build().unwrap();
         let f = pool.submit(|| "apple").unwrap();
-        pool.shutdown_with(ShutdownOptions {
-            wait: false,
-            cancel_pending: true,
-        });
+        pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
         // Ran or cancelled, depending on whether a worker had taken it.
         match f.result() {
             Ok(v) => assert_eq!(v, "apple"),

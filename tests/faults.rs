@@ -278,10 +278,11 @@ fn a_task_blocked_forever_stops_neither_shutdown_nor_other_workers() {
         let more: Vec<_> = (0..100u32)
             .map(|i| pool.submit(move || i).unwrap())
             .collect();
-        pool.shutdown_with(ShutdownOptions {
-            wait: false,
-            cancel_pending,
-        });
+        pool.shutdown_with(
+            ShutdownOptions::new()
+                .wait(false)
+                .cancel_pending(cancel_pending),
+        );
         assert!(pool.is_shutdown());
         assert!(pool.submit(|| ()).unwrap_err().is_shutdown());
         for (i, h) in more.iter().enumerate() {

@@ -156,10 +156,11 @@ fn dropping_the_last_pool_handle_in_the_stop_hook_does_not_wait_for_itself() {
     *slot.lock().unwrap() = Some(pool.clone());
     // Not waiting: the workers exit on their own, and the first stop hook
     // drops the last handle, which runs a waiting shutdown on a pool thread.
-    pool.shutdown_with(stealpool::ShutdownOptions {
-        wait: false,
-        cancel_pending: false,
-    });
+    pool.shutdown_with(
+        stealpool::ShutdownOptions::new()
+            .wait(false)
+            .cancel_pending(false),
+    );
     drop(pool);
     main_dropped.store(true, SeqCst);
     let done = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -804,10 +804,7 @@ fn a_cancelling_shutdown_leaves_no_task_pending_that_then_runs() {
         let outside: Vec<_> = (0..256).map(|_| pool.submit(|| ()).unwrap()).collect();
         let mut known: Vec<TaskHandle<()>> = children.lock().unwrap().clone();
         known.extend(outside.iter().cloned());
-        pool.shutdown_with(ShutdownOptions {
-            wait: false,
-            cancel_pending: true,
-        });
+        pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
         // Pending now: not finished, not running, and still not finished.
         let pending: Vec<_> = known
             .iter()

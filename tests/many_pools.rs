@@ -120,10 +120,7 @@ fn life(rng: &mut Rng, end: End) {
             let hold = Latch::new();
             let blocker = support::submit_after(&pool, &hold, || ());
             let queued: Vec<_> = (0..16).map(|i| pool.submit(move || i).unwrap()).collect();
-            pool.shutdown_with(ShutdownOptions {
-                wait: false,
-                cancel_pending: true,
-            });
+            pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
             hold.open(); // before the drop: dropping the last clone waits
             drop(pool);
             let _ = blocker.result(); // cancelled if it had not started

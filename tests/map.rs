@@ -207,10 +207,7 @@ fn a_cancelling_shutdown_gives_each_queued_item_cancelled_and_the_rest_shutdown(
         0..6,
     );
     started.wait();
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: true,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     release.open();
     let out: Vec<_> = it.collect();
     assert_eq!(out.len(), 6, "{out:?}");

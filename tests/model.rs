@@ -488,10 +488,11 @@ fn random_end(rng: &mut Rng) -> End {
         0 => End::Shutdown,
         1..=4 => {
             let k = rng.below(4);
-            End::With(ShutdownOptions {
-                wait: k & 1 == 0,
-                cancel_pending: k & 2 != 0,
-            })
+            End::With(
+                ShutdownOptions::new()
+                    .wait(k & 1 == 0)
+                    .cancel_pending(k & 2 != 0),
+            )
         }
         5 => End::DropLast,
         _ => End::DropLastInTask,

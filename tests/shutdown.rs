@@ -47,10 +47,7 @@ fn cancel_pending_resolves_queued_handles_cancelled() {
             pool.submit(move || r.fetch_add(1, SeqCst)).unwrap()
         })
         .collect();
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: true,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     for h in &queued {
         assert!(matches!(h.result(), Err(TaskError::Cancelled)));
     }
@@ -69,10 +66,7 @@ fn non_waiting_shutdown_returns_while_a_task_blocks() {
     let pool = ThreadPool::new(2).unwrap();
     let (tx, rx) = mpsc::channel::<()>();
     let blocked = pool.submit(move || rx.recv().unwrap()).unwrap();
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: false,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(false));
     assert!(pool.is_shutdown());
     assert!(blocked
         .result_timeout(Duration::from_millis(1))

@@ -42,10 +42,9 @@ impl Mode {
             Mode::Cancel => (false, true),
             Mode::CancelAndWait => (true, true),
         };
-        ShutdownOptions {
-            wait,
-            cancel_pending,
-        }
+        ShutdownOptions::new()
+            .wait(wait)
+            .cancel_pending(cancel_pending)
     }
 
     fn waits(self) -> bool {
@@ -251,10 +250,7 @@ fn a_blocked_waiter_wakes_on_a_cancelling_shutdown() {
         queued.result()
     });
     assert!(support::eventually(|| waiting.load(SeqCst)));
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: true,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     assert!(matches!(waiter.join().unwrap(), Err(TaskError::Cancelled)));
     hold.open();
     assert_eq!(blocker.result().unwrap(), 0);

@@ -88,10 +88,7 @@ fn cancelling_shutdown_counts_cancels() {
         .unwrap();
     started.wait();
     let queued: Vec<_> = (0..4).map(|_| pool.submit(|| ()).unwrap()).collect();
-    pool.shutdown_with(ShutdownOptions {
-        wait: false,
-        cancel_pending: true,
-    });
+    pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_pending(true));
     tx.send(()).unwrap();
     held.result().unwrap();
     pool.shutdown();
