@@ -26,7 +26,7 @@ use std::sync::atomic::Ordering::{AcqRel, Relaxed};
 /// # Ok::<(), stealpool::BuildError>(())
 /// ```
 pub struct ThreadPool {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// Whether this value is counted in `Shared::handles`. Only the copy a
     /// worker keeps for [`with_current`](Self::with_current) is not: it is
     /// lent out by reference, never moved, and must not keep the pool up.
