@@ -210,6 +210,7 @@ impl Builder {
             },
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(workers)),
+            serial: crate::pools::next_serial(),
         });
         for (index, local) in locals.into_iter().enumerate() {
             match worker::spawn(&shared, index, local) {
@@ -227,6 +228,7 @@ impl Builder {
                 }
             }
         }
+        crate::pools::register(&shared);
         Ok(ThreadPool::from_shared(shared))
     }
 }

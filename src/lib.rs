@@ -57,6 +57,7 @@ mod hooks;
 mod join;
 mod map;
 mod pool;
+mod pools;
 mod queue;
 mod scope;
 mod shared;

@@ -309,6 +309,7 @@ impl Drop for ThreadPool {
         // work before shutting down, as `Arc`'s drop does.
         if self.shared.handles.fetch_sub(1, AcqRel) == 1 {
             self.shutdown();
+            crate::pools::deregister(self.shared.id());
         }
     }
 }

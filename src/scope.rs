@@ -153,20 +153,14 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     {
         let shared: &Shared = &self.pool.shared;
         let flags = shared.sleep.flags();
-        let inside = worker::with_worker(|w| w.pool_id() == shared.id()).unwrap_or(false);
         self.count.add();
         let cell = TaskArc::new(ScopedCell::new(f, shared.id(), &self.count));
         let handle = ScopedHandle { task: cell.clone() };
-        if flags.broken() || (!inside && flags.shutdown()) {
-            let err = if flags.broken() {
-                TaskError::PoolBroken
-            } else {
-                TaskError::Shutdown
-            };
-            cell.resolve_unrun(err);
+        if flags.broken() {
+            cell.resolve_unrun(TaskError::PoolBroken);
             return handle;
         }
-        let raw: TaskArc<dyn RawTask + 'scope> = cell.clone();
+        let raw: TaskArc<dyn RawTask + 'scope> = cell;
         // SAFETY: only the lifetime changes (same pointer, same vtable).
         // The queue may hold the entry past `'scope`, but the task touches
         // borrowed data only between its claim and its decrement of
@@ -176,23 +170,37 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let raw: TaskArc<dyn RawTask> = unsafe {
             std::mem::transmute::<TaskArc<dyn RawTask + 'scope>, TaskArc<dyn RawTask>>(raw)
         };
-        let job = Job::new(raw);
-        if inside {
-            // `inside` was just seen on this thread, so the closure runs.
-            let _ = worker::with_worker(move |ctx| ctx.push_local(job));
-        } else {
-            shared.injector.push(job);
-            Counters::bump_shared(&shared.stats.shared.submitted);
-            let flags = shared.sleep.new_outside_work();
-            if flags.shutdown() {
-                // Raced with shutdown (DESIGN.md section 7): take it back
-                // unless a worker already claimed it.
-                cell.resolve_unrun(if flags.broken() {
-                    TaskError::PoolBroken
-                } else {
-                    TaskError::Shutdown
-                });
+        let mut job = Some(Job::new(raw));
+        // From one of the pool's workers: its own deque, even after shutdown.
+        let id = shared.id();
+        worker::with_worker(|ctx| {
+            if ctx.pool_id() == id {
+                if let Some(job) = job.take() {
+                    ctx.push_local(job);
+                }
             }
+        });
+        let Some(job) = job else {
+            return handle;
+        };
+        if flags.shutdown() {
+            // Dropping the entry unrun resolves the task (`abandon`) with
+            // PoolBroken; resolve it first, so it says why.
+            handle.task.refuse(TaskError::Shutdown);
+            drop(job);
+            return handle;
+        }
+        shared.injector.push(job);
+        Counters::bump_shared(&shared.stats.shared.submitted);
+        let flags = shared.sleep.new_outside_work();
+        if flags.shutdown() {
+            // Raced with shutdown (DESIGN.md section 7): take it back
+            // unless a worker already claimed it.
+            handle.task.refuse(if flags.broken() {
+                TaskError::PoolBroken
+            } else {
+                TaskError::Shutdown
+            });
         }
         handle
     }

@@ -34,12 +34,15 @@ pub(crate) struct Shared {
     /// Join handles of the regular worker threads, taken by the first
     /// waiting shutdown.
     pub(crate) threads: Mutex<Vec<JoinHandle<()>>>,
+    /// This pool's number (`crate::pools`): never reused, unlike an
+    /// address, so a task of a pool that is gone cannot name a new one.
+    pub(crate) serial: usize,
 }
 
 impl Shared {
-    /// Identifies this pool while it lives (tasks record it).
+    /// Identifies this pool (tasks record it), never reused.
     pub(crate) fn id(&self) -> usize {
-        self as *const Self as usize
+        self.serial
     }
 
     /// True if any queue holds a task (possibly a stale, cancelled one).

@@ -9,15 +9,21 @@
 //! and park/park_timeout (loom never times out, so a timed park is a plain
 //! park there and models never depend on a deadline).
 //!
-//! Three things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
+//! Four things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
 //! does not see"): the `Arc` around a task (loom's `Arc` cannot be coerced to
-//! `Arc<dyn Trait>`), `Instant` (models never read the clock), and the
-//! statistics counters (they carry no synchronization).
+//! `Arc<dyn Trait>`), `Instant` (models never read the clock), the
+//! statistics counters (they carry no synchronization), and the lock of the
+//! registry of live pools (a static).
 
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub(crate) use std::sync::Arc as TaskArc;
 pub(crate) use std::time::Instant;
+
+/// A lock for process-wide statics (the registry of live pools). Always
+/// std: loom's types cannot live in a static. It guards no protocol the
+/// models check, and its critical sections make no loom calls.
+pub(crate) type GlobalMutex<T> = std::sync::Mutex<T>;
 
 /// A statistics counter. Always std: counters publish nothing the protocol
 /// relies on, so loom has nothing to check in them and they would only

@@ -135,6 +135,25 @@ where
     }
 }
 
+/// For continuations (`then.rs`), whose task may be refused after it was
+/// created.
+impl<F, T, V> TaskCell<F, T, V>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    V: Verdict<T>,
+{
+    /// If no thread has claimed the task, claims it and resolves it with
+    /// `err` without running it (as `abandon` does with `PoolBroken`).
+    pub(crate) fn resolve_unrun(&self, err: TaskError) {
+        if self.header.state.claim() {
+            let func = self.take_func();
+            unwind::contain("dropping a refused task's closure", || drop(func));
+            self.finish(Err(err));
+        }
+    }
+}
+
 // SAFETY: `TaskCell` is `#[repr(C)]` and its first field is its `Header`.
 unsafe impl<F, T, V> RawTask for TaskCell<F, T, V>
 where

@@ -32,6 +32,7 @@ mod listeners;
 pub(crate) mod scoped;
 pub(crate) mod stack;
 pub(crate) mod state;
+mod then;
 pub(crate) mod wait;
 pub(crate) mod watch;
 

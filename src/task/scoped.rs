@@ -52,9 +52,17 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 /// leaves the lifecycle and the other flags alone, as every transition does.
 const DETACHED: usize = 1 << 6;
 
-/// The count's `WAITER` flag; the count itself is shifted above it.
+/// The count's flags; the count itself is shifted above them.
+/// The owner may park: the decrement to zero must unpark it.
 const WAITER: usize = 1;
-const ONE: usize = 2;
+/// `panic` holds a panic (so the owner locks it only then).
+const PANICKED: usize = 2;
+const ONE: usize = 4;
+
+/// The count in a state word.
+fn count(state: usize) -> usize {
+    state / ONE
+}
 
 /// How many tasks of a scope have not finished, plus one for the scope's
 /// own closure while it runs. See the access rules above.
@@ -95,7 +103,7 @@ impl ScopeCount {
     pub(crate) fn closure_done(&self) -> bool {
         // ORDERING: Acquire, so a zero seen here makes every task's effects
         // visible (their decrements are Release); Release for symmetry.
-        self.state.fetch_sub(ONE, AcqRel) >> 1 == 1
+        count(self.state.fetch_sub(ONE, AcqRel)) == 1
     }
 
     /// A task is over. Unparks the owner if this is the last count and it
@@ -111,7 +119,7 @@ impl ScopeCount {
         // ORDERING: Acquire pairs with the owner's WAITER RMW (rule 1).
         let mut cur = state.load(Acquire);
         loop {
-            let owner = if cur >> 1 == 1 && cur & WAITER != 0 {
+            let owner = if count(cur) == 1 && cur & WAITER != 0 {
                 // SAFETY: rule 1: WAITER observed, so the slot is written and
                 // stays as it is until the owner sees zero, after our RMW.
                 unsafe { (*this).owner.with_mut(|slot| (*slot).clone()) }
@@ -138,11 +146,19 @@ impl ScopeCount {
         let mut slot = self.panic.lock();
         if slot.is_none() {
             *slot = Some(panic);
+            // ORDERING: the lock publishes the panic; the flag only spares
+            // the owner the lock when there is none, and is read after zero,
+            // which the recorder's later decrement orders after this.
+            self.state.fetch_or(PANICKED, Relaxed);
         }
     }
 
     /// The panic to re-raise, once the count is zero.
     pub(crate) fn take_panic(&self) -> Option<Panic> {
+        // ORDERING: Acquire as `is_ready`; see `record_panic`.
+        if self.state.load(Acquire) & PANICKED == 0 {
+            return None;
+        }
         self.panic.lock().take()
     }
 }
@@ -153,7 +169,7 @@ impl ScopeCount {
 impl Awaited for ScopeCount {
     fn is_ready(&self) -> bool {
         // ORDERING: Acquire pairs with the last decrement's Release.
-        self.state.load(Acquire) >> 1 == 0
+        count(self.state.load(Acquire)) == 0
     }
 
     fn pending_task(&self, _pool_id: usize) -> Option<&dyn RawTask> {
@@ -163,7 +179,7 @@ impl Awaited for ScopeCount {
     fn add_waiter(&self, thread: &Thread) -> bool {
         // ORDERING: as `is_ready`; only the owner sets WAITER.
         let cur = self.state.load(Acquire);
-        if cur >> 1 == 0 {
+        if count(cur) == 0 {
             return false;
         }
         if cur & WAITER != 0 {
@@ -174,7 +190,7 @@ impl Awaited for ScopeCount {
             .with_mut(|slot| unsafe { *slot = Some(thread.clone()) });
         // ORDERING: Release publishes the slot; Acquire makes a zero found
         // here a synchronized one.
-        self.state.fetch_or(WAITER, AcqRel) >> 1 != 0
+        count(self.state.fetch_or(WAITER, AcqRel)) != 0
     }
 
     fn remove_waiter(&self, _thread: &Thread) {
@@ -212,6 +228,10 @@ pub(crate) trait ScopedOutput<T>: TaskOutput<T> {
     /// The handle is gone: dispose of the outcome now if the task has
     /// finished and nobody took it, or leave that to the finishing thread.
     fn detach(&self);
+
+    /// The pool will not run it: resolve it with `err` unless a worker
+    /// claimed it first ([`ScopedCell::resolve_unrun`]).
+    fn refuse(&self, err: TaskError);
 }
 
 impl<F, T> ScopedCell<F, T>
@@ -370,6 +390,10 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
+    fn refuse(&self, err: TaskError) {
+        self.resolve_unrun(err);
+    }
+
     fn detach(&self) {
         let now = self.header.state.load();
         if now.is_finished() && (now.is_taken() || now.is_cancelled()) {
