@@ -10,9 +10,11 @@ mod async_waker;
 mod blocking_wait;
 mod callbacks;
 mod cancel_race;
+mod scope;
 mod shutdown_race;
 mod sleep_wake;
 mod stolen_wait;
+mod then;
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
