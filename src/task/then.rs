@@ -19,7 +19,7 @@ use crate::error::{Panic, SubmitError, TaskError};
 use crate::pools;
 use crate::shared::Shared;
 use crate::stats::Counters;
-use crate::sync::{thread_local, Arc, AtomicUsize, TaskArc};
+use crate::sync::{thread_local, Arc, AtomicUsize, Mutex, TaskArc};
 use crate::worker;
 use crate::ThreadPool;
 use std::cell::RefCell;
@@ -151,29 +151,27 @@ impl ThreadPool {
             return Err(SubmitError::Shutdown(f));
         }
         let handles: Vec<TaskHandle<T>> = handles.into_iter().collect();
-        // Registration needs the parents after the closure owns them.
-        let parents = handles.clone();
+        let gate = Arc::new(Gate {
+            // One per parent, and one for this registration, released last,
+            // so the continuation cannot be delivered before it exists.
+            remaining: AtomicUsize::new(handles.len() + 1),
+            delivery: Mutex::new(None),
+        });
+        for parent in &handles {
+            let gate = gate.clone();
+            let arrive: Callback = Box::new(move || gate.arrive());
+            parent.header().add_callback(arrive);
+        }
         let cell = TaskArc::new(TaskCell::<_, U, Plain>::new(
             move || f(handles.iter().map(TaskHandle::take).collect()),
             unqueued(id),
         ));
         let handle = TaskHandle::new(cell.clone());
-        let gate = Arc::new(Gate {
-            // One per parent, and one for this registration, released last,
-            // so the continuation cannot run while parents are still added.
-            remaining: AtomicUsize::new(parents.len() + 1),
-            delivery: Delivery {
-                task: cell,
-                pool_id: id,
-                pool: (!inside).then(|| shared.clone()),
-            },
+        *gate.delivery.lock() = Some(Delivery {
+            task: cell,
+            pool_id: id,
+            pool: (!inside).then(|| shared.clone()),
         });
-        for parent in &parents {
-            let gate = gate.clone();
-            let arrive: Callback = Box::new(move || gate.arrive());
-            parent.header().add_callback(arrive);
-        }
-        drop(parents);
         gate.arrive();
         Ok(handle)
     }
@@ -252,20 +250,26 @@ impl Delivery {
     }
 }
 
-/// A `when_all` continuation's countdown: the last parent delivers.
+/// A `when_all` continuation's countdown: the last arrival delivers.
 struct Gate {
     remaining: AtomicUsize,
-    delivery: Delivery,
+    /// Set by the registration before its own arrival, so the last
+    /// arrival (which follows it) finds it.
+    delivery: Mutex<Option<Delivery>>,
 }
 
 impl Gate {
     fn arrive(&self) {
-        // ORDERING: AcqRel, so the thread that delivers has seen every
-        // parent finish (each parent's completion precedes its arrival);
-        // the continuation reads their outcomes with `take`'s own Acquire
-        // anyway.
+        // ORDERING: AcqRel, so the last arrival has seen every earlier one:
+        // the registration's (the delivery was set before it) and each
+        // parent's (its completion came before); the continuation reads the
+        // outcomes with `take`'s own Acquire anyway.
         if self.remaining.fetch_sub(1, AcqRel) == 1 {
-            self.delivery.deliver();
+            let delivery = self.delivery.lock().take();
+            match delivery {
+                Some(delivery) => delivery.deliver(),
+                None => crate::unwind::invariant_broken("when_all delivered twice"),
+            }
         }
     }
 }
