@@ -2,6 +2,11 @@
 //! children and blocks on their results. Criterion reports time per fib
 //! node (one iteration = one node; whole fib(25) runs are timed).
 //!
+//! stealpool runs it five ways: `with_current` (the lent pool), `current()`
+//! (an owned handle per node), a captured pool clone per child, a scope per
+//! node (`s.submit` + `result`), and `stealpool::join`; rayon with `join`
+//! and with `scope` + `spawn`, in the same run.
+//!
 //! Pools whose workers block in a wait (the simple pool, threadpool,
 //! rayon's spawn + slot, tokio) deadlock once every worker waits: each is
 //! probed once on a helper thread with a timeout and reported as
@@ -38,6 +43,47 @@ fn fib_stealpool_owned(n: u64) -> u64 {
     let pool = ThreadPool::current().expect("runs on the pool");
     let a = pool.submit(move || fib_stealpool_owned(n - 1)).unwrap();
     let b = pool.submit(move || fib_stealpool_owned(n - 2)).unwrap();
+    a.result().unwrap() + b.result().unwrap()
+}
+
+/// `stealpool::join`: both halves may run in parallel, neither is a heap
+/// task.
+fn fib_stealpool_join(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = stealpool::join(|| fib_stealpool_join(n - 1), || fib_stealpool_join(n - 2));
+    a + b
+}
+
+/// A scope per node: both children scoped tasks, waited on with `result`.
+fn fib_stealpool_scope(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    ThreadPool::with_current(|pool| {
+        pool.scope(|s| {
+            let a = s.submit(|| fib_stealpool_scope(n - 1));
+            let b = s.submit(|| fib_stealpool_scope(n - 2));
+            a.result().unwrap() + b.result().unwrap()
+        })
+    })
+    .expect("runs on the pool")
+}
+
+/// The code users write first: every task captures a clone of the pool
+/// and submits through it (`ThreadPool::clone` in every node).
+fn fib_stealpool_captured(pool: ThreadPool, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (p1, p2) = (pool.clone(), pool.clone());
+    let a = pool
+        .submit(move || fib_stealpool_captured(p1, n - 1))
+        .unwrap();
+    let b = pool
+        .submit(move || fib_stealpool_captured(p2, n - 2))
+        .unwrap();
     a.result().unwrap() + b.result().unwrap()
 }
 
@@ -129,6 +175,37 @@ fn fork_join(c: &mut Criterion) {
         b.iter_custom(|iters| {
             per_node(iters, || {
                 pool.submit(|| fib_stealpool_owned(N))
+                    .unwrap()
+                    .result()
+                    .unwrap()
+            })
+        })
+    });
+    group.bench_function("stealpool join", |b| {
+        b.iter_custom(|iters| {
+            per_node(iters, || {
+                pool.submit(|| fib_stealpool_join(N))
+                    .unwrap()
+                    .result()
+                    .unwrap()
+            })
+        })
+    });
+    group.bench_function("stealpool scope", |b| {
+        b.iter_custom(|iters| {
+            per_node(iters, || {
+                pool.submit(|| fib_stealpool_scope(N))
+                    .unwrap()
+                    .result()
+                    .unwrap()
+            })
+        })
+    });
+    group.bench_function("stealpool captured clone", |b| {
+        b.iter_custom(|iters| {
+            per_node(iters, || {
+                let p = pool.clone();
+                pool.submit(move || fib_stealpool_captured(p, N))
                     .unwrap()
                     .result()
                     .unwrap()

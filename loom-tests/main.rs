@@ -12,9 +12,11 @@ mod broadcast;
 mod callbacks;
 mod cancel_race;
 mod extra_retire;
+mod scope;
 mod shutdown_race;
 mod sleep_wake;
 mod stolen_wait;
+mod then;
 mod wait_idle;
 
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

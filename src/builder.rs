@@ -206,7 +206,7 @@ impl Builder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn panic_handler(mut self, handler: impl Fn(&Panic) + Send + Sync + 'static) -> Self {
-        self.hooks.on_panic = Some(crate::sync::GlobalArc::new(handler));
+        self.hooks.on_panic = Some(Box::new(handler));
         self
     }
 
@@ -276,10 +276,8 @@ impl Builder {
             handles: AtomicUsize::new(1),
             threads: Mutex::new(Vec::with_capacity(workers)),
             cancel_running: AtomicBool::new(false),
+            serial: crate::pools::next_serial(),
         });
-        if let Some(handler) = &shared.hooks.on_panic {
-            crate::hooks::register(shared.id(), handler.clone());
-        }
         for (index, local) in locals.into_iter().enumerate() {
             match worker::spawn(&shared, index, local) {
                 Ok(handle) => shared.threads.lock().push(handle),
@@ -296,6 +294,7 @@ impl Builder {
                 }
             }
         }
+        crate::pools::register(&shared);
         Ok(ThreadPool::from_shared(shared))
     }
 }

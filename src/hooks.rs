@@ -1,51 +1,20 @@
 //! Optional callbacks a service installs on the builder: around each task,
 //! at worker start and stop, and for each panic the pool catches.
 //!
-//! The panic handler is kept in a process-wide registry keyed by pool id,
-//! not only in the pool: a done callback, a waker or a closure's drop can
-//! panic on any thread that finishes or cancels a task, and a task knows its
-//! pool's id but holds no reference to the pool (that would cost a shared
-//! reference count per task). The registry is read only when a panic is
-//! caught; a pool registers its handler when built and takes it out when
-//! its shared state is dropped, before its id (an address) can be reused.
+//! A contained panic can happen on any thread that finishes or cancels a
+//! task (a done callback, a waker, a closure's drop), and a task knows only
+//! its pool's id: `unwind::report` finds the pool's panic handler through
+//! the registry of live pools (`crate::pools`), read only when a panic is
+//! caught.
 
 use crate::error::{Panic, PanicOrigin};
-use crate::sync::{GlobalArc, GlobalMutex};
 use crate::unwind;
 use std::fmt;
 
 /// A hook that receives the worker index.
 pub(crate) type WorkerHook = Box<dyn Fn(usize) + Send + Sync + 'static>;
 /// A hook that receives each caught panic.
-pub(crate) type PanicHook = GlobalArc<dyn Fn(&Panic) + Send + Sync + 'static>;
-
-/// Pools with a panic handler: (pool id, handler).
-static HANDLERS: GlobalMutex<Vec<(usize, PanicHook)>> = GlobalMutex::new(Vec::new());
-
-/// The panic handler of the pool `pool`, if it has one.
-pub(crate) fn handler_for(pool: usize) -> Option<PanicHook> {
-    HANDLERS
-        .lock()
-        .iter()
-        .find(|(id, _)| *id == pool)
-        .map(|(_, handler)| handler.clone())
-}
-
-/// Makes `handler` the one [`handler_for`] gives for `pool`.
-pub(crate) fn register(pool: usize, handler: PanicHook) {
-    HANDLERS.lock().push((pool, handler));
-}
-
-/// Takes `pool`'s handler out of the registry (its shared state is going).
-pub(crate) fn unregister(pool: usize) {
-    let removed = {
-        let mut handlers = HANDLERS.lock();
-        let found = handlers.iter().position(|(id, _)| *id == pool);
-        found.map(|i| handlers.swap_remove(i))
-    };
-    // Dropped unlocked: the handler's captures are user values.
-    drop(removed);
-}
+pub(crate) type PanicHook = Box<dyn Fn(&Panic) + Send + Sync + 'static>;
 
 /// The hooks of one pool. Every one is optional and costs one branch when
 /// unset.

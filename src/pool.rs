@@ -32,7 +32,7 @@ use std::sync::atomic::Ordering::{AcqRel, Relaxed};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ThreadPool {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     /// Whether this value is counted in `Shared::handles`. Only the copy a
     /// worker keeps for [`with_current`](Self::with_current) is not: it is
     /// lent out by reference, never moved, and must not keep the pool up.
@@ -428,6 +428,7 @@ impl Drop for ThreadPool {
         // work before shutting down, as `Arc`'s drop does.
         if self.shared.handles.fetch_sub(1, AcqRel) == 1 {
             self.shutdown();
+            crate::pools::deregister(self.shared.id());
         }
     }
 }

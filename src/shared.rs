@@ -69,20 +69,15 @@ pub(crate) struct Shared {
     /// Set by a cancelling shutdown: every running task is asked to stop
     /// (`crate::cancel_requested`).
     pub(crate) cancel_running: AtomicBool,
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        if self.hooks.on_panic.is_some() {
-            crate::hooks::unregister(self.id());
-        }
-    }
+    /// This pool's number (`crate::pools`): never reused, unlike an
+    /// address, so a task of a pool that is gone cannot name a new one.
+    pub(crate) serial: usize,
 }
 
 impl Shared {
-    /// Identifies this pool while it lives (tasks record it).
+    /// Identifies this pool (tasks record it), never reused.
     pub(crate) fn id(&self) -> usize {
-        self as *const Self as usize
+        self.serial
     }
 
     /// True if any queue holds a task (possibly a stale, cancelled one), or

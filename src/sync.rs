@@ -12,22 +12,18 @@
 //! Four things stay `std` in both modes, on purpose (see DESIGN.md, "What loom
 //! does not see"): the `Arc` around a task (loom's `Arc` cannot be coerced to
 //! `Arc<dyn Trait>`), `Instant` (models never read the clock), the
-//! statistics counters (they carry no synchronization), and the static
-//! registry of panic handlers.
+//! statistics counters (they carry no synchronization), and the lock of the
+//! registry of live pools (a static).
 
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 pub(crate) use std::sync::Arc as TaskArc;
 pub(crate) use std::time::Instant;
 
-/// The process-wide registry of panic handlers (`hooks`) is a static, and a
-/// static cannot hold loom types (they belong to one model execution): its
-/// lock and the handlers' `Arc` are std in both builds. Models set no
-/// handler, so nothing in them goes through it.
-pub(crate) use std::sync::Arc as GlobalArc;
-
-/// A std `Mutex` for statics (see above), ignoring poisoning as [`Mutex`]
-/// does.
+/// A std `Mutex` for process-wide statics (the registry of live pools):
+/// loom's types cannot live in a static, as they belong to one model
+/// execution. It guards no protocol the models check, and its critical
+/// sections make no loom calls. It ignores poisoning, as [`Mutex`] does.
 pub(crate) struct GlobalMutex<T>(std::sync::Mutex<T>);
 
 impl<T> GlobalMutex<T> {

@@ -28,18 +28,14 @@ pub(crate) fn contain(pool: usize, origin: PanicOrigin, what: &str, f: impl FnOn
 }
 
 /// Reports a contained panic: to the pool's panic handler if it has one
-/// (`hooks::handler_for`), else on stderr. Write errors are ignored: a
-/// closed stderr must not turn a contained panic into an abort
-/// (`eprintln!` would panic).
+/// and is still live (`crate::pools`: it has a handle), else on stderr.
+/// Write errors are ignored: a closed stderr must not turn a contained
+/// panic into an abort (`eprintln!` would panic).
 #[cold]
 pub(crate) fn report(pool: usize, what: &str, panic: Panic) {
-    match crate::hooks::handler_for(pool) {
-        Some(handler) => {
-            if let Err(again) = catch_unwind(AssertUnwindSafe(|| handler(&panic))) {
-                report_stderr("the panic handler", &Panic::from(again, PanicOrigin::Hook));
-            }
-        }
-        None => report_stderr(what, &panic),
+    match crate::pools::find(pool) {
+        Some(shared) if shared.hooks.on_panic.is_some() => shared.hooks.report_panic(&panic),
+        _ => report_stderr(what, &panic),
     }
 }
 

@@ -474,3 +474,26 @@ impl WorkerCtx {
         self.index
     }
 }
+
+/// For `join` (`src/join.rs`) and scoped tasks (`src/scope.rs`): the owner's
+/// side of a stack job, and pushes that are not counted as submissions.
+/// Kept apart from the methods above so the helping-wait rework can fold
+/// them in.
+impl WorkerCtx {
+    /// Pushes a `join`'s stack job onto this worker's deque and lets an idle
+    /// worker know, like [`push_local`](Self::push_local) but not counted
+    /// as a submitted task (it is half of the running one).
+    #[inline]
+    pub(crate) fn push_stack_job(&self, job: Job) {
+        self.local.push(job);
+        self.shared.sleep.new_work();
+    }
+
+    /// Pops this worker's deque, newest first: a `join` looking for its own
+    /// stack job, which is on top unless something pushed after it is
+    /// still there or it was stolen.
+    #[inline]
+    pub(crate) fn pop_local(&self) -> Option<Job> {
+        self.local.pop()
+    }
+}

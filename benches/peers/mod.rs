@@ -15,6 +15,7 @@ pub(crate) mod slot;
 pub(crate) mod stealpool;
 pub(crate) mod threadpool;
 pub(crate) mod tokio;
+pub(crate) mod wavefront;
 pub(crate) mod work;
 
 /// A cloneable way to submit work to one pool. Clones may be moved into

@@ -130,7 +130,7 @@ where
     /// Ends a claimed task as cancelled before its closure ran.
     fn withdraw(&self, func: F) {
         unwind::contain(
-            self.header.pool_id,
+            self.header.pool(),
             PanicOrigin::Drop,
             "dropping a cancelled task's closure",
             || drop(func),
@@ -149,6 +149,30 @@ where
                 Some(func)
             }
             CancelOutcome::AlreadyCancelled | CancelOutcome::TooLate => None,
+        }
+    }
+}
+
+/// For continuations (`then.rs`), whose task may be refused after it was
+/// created.
+impl<F, T, V> TaskCell<F, T, V>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    V: Verdict<T>,
+{
+    /// If no thread has claimed the task, claims it and resolves it with
+    /// `err` without running it (as `abandon` does with `PoolBroken`).
+    pub(crate) fn resolve_unrun(&self, err: TaskError) {
+        if self.header.state.claim() {
+            let func = self.take_func();
+            unwind::contain(
+                self.header.pool(),
+                PanicOrigin::Drop,
+                "dropping a refused task's closure",
+                || drop(func),
+            );
+            self.finish(Err(err));
         }
     }
 }
@@ -185,7 +209,7 @@ where
         }
         let func = self.take_func();
         unwind::contain(
-            self.header.pool_id,
+            self.header.pool(),
             PanicOrigin::Drop,
             "dropping an abandoned task's closure",
             || drop(func),
@@ -198,7 +222,7 @@ where
         if let CancelOutcome::Won(prev) = outcome {
             let func = self.take_func();
             unwind::contain(
-                self.header.pool_id,
+                self.header.pool(),
                 PanicOrigin::Drop,
                 "dropping a cancelled task's closure",
                 || drop(func),

@@ -55,7 +55,7 @@ impl Header {
             // and a panic there must not keep the rest untold.
             for waiter in waiters {
                 unwind::contain(
-                    self.pool_id,
+                    self.pool(),
                     PanicOrigin::Waker,
                     "an async waker",
                     move || {
@@ -67,7 +67,7 @@ impl Header {
         if prev.has(CALLBACKS) {
             for callback in listeners.callbacks.close() {
                 unwind::contain(
-                    self.pool_id,
+                    self.pool(),
                     PanicOrigin::DoneCallback,
                     "a done callback",
                     callback,
@@ -104,6 +104,12 @@ impl Header {
         }
         waiters.push(waiter());
         true
+    }
+
+    /// The id of the pool the task belongs to (without the mark a
+    /// continuation carries until it is queued, `task::then`).
+    pub(crate) fn pool(&self) -> usize {
+        super::then::pool_of(self.pool_id)
     }
 
     /// True while the task is pending in the pool `pool_id`: a worker of

@@ -29,7 +29,10 @@ pub(crate) mod handle;
 mod header;
 pub(crate) mod inbox;
 mod listeners;
+pub(crate) mod scoped;
+pub(crate) mod stack;
 pub(crate) mod state;
+mod then;
 pub(crate) mod wait;
 pub(crate) mod watch;
 
@@ -107,8 +110,13 @@ impl RunFrame {
 /// that the address of the task is the address of its header:
 /// [`header`](Self::header) reads it through the data pointer alone, with
 /// no call through the vtable (it is on every wait's and every queue
-/// check's path). [`TaskCell`](cell::TaskCell) is the one implementor.
-pub(crate) unsafe trait RawTask: Send + Sync + 'static {
+/// check's path). [`TaskCell`](cell::TaskCell) and the scoped tasks'
+/// [`ScopedCell`](scoped::ScopedCell) implement it.
+///
+/// No `'static` bound: a scoped task borrows from its scope, and the queue
+/// holds it as `dyn RawTask + 'static` only after `scoped.rs` has argued the
+/// erasure (its closure and value never outlive the scope).
+pub(crate) unsafe trait RawTask: Send + Sync {
     /// Claims the task and runs it to completion on this thread; does nothing
     /// but tell `runner` if the claim loses (already cancelled, or claimed by
     /// a waiter). By reference: a wait runs its task inline through the
@@ -123,7 +131,7 @@ pub(crate) unsafe trait RawTask: Send + Sync + 'static {
     fn cancel(&self) -> CancelOutcome;
 }
 
-impl dyn RawTask {
+impl<'a> dyn RawTask + 'a {
     /// The untyped part: state word, waiters, waker, callbacks.
     #[inline]
     pub(crate) fn header(&self) -> &Header {
@@ -160,60 +168,139 @@ fn header_at<R: RawTask + ?Sized>(task: &R) -> &Header {
     unsafe { &*at }
 }
 
-/// A reference to a queued task. Dropping a `Job` that never ran resolves its
-/// task as abandoned, so no handle can wait forever on a lost queue entry.
-pub(crate) struct Job(Option<TaskArc<dyn RawTask>>);
+/// A queue entry: a heap task, or the stack job of a `join` waiting on its
+/// caller's stack (`stack.rs`). Dropping a `Job` that never ran resolves a
+/// heap task as abandoned, so no handle can wait forever on a lost queue
+/// entry, and hands a stack job back to the `join` that owns it, which then
+/// runs it itself.
+///
+/// Two variants of two words each fit in two words (the stack variant sits
+/// beside the heap pointer's null niche), so an entry stays 16 bytes in the
+/// deques and the injector; no `Option` around it, which would cost a third.
+pub(crate) struct Job(Entry);
+
+enum Entry {
+    Heap(TaskArc<dyn RawTask>),
+    Stack(stack::StackRef),
+}
+
+// SAFETY: a heap entry is an `Arc` of a `Send + Sync` task. A stack entry
+// points to a `StackJob` whose closure and result are `Send`
+// (`StackJob::as_job` requires it) and which is reached only through its
+// latch protocol (`stack.rs`, access rules 1-4), from whichever thread
+// consumes the entry.
+unsafe impl Send for Job {}
 
 impl Job {
     pub(crate) fn new(task: TaskArc<dyn RawTask>) -> Self {
-        Self(Some(task))
+        Self(Entry::Heap(task))
+    }
+
+    /// Takes the entry apart without running its `Drop` (which would
+    /// abandon or release it).
+    #[inline]
+    fn into_entry(self) -> Entry {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so the entry is
+        // moved out exactly once.
+        unsafe { std::ptr::read(&this.0) }
     }
 
     /// Runs the task (a no-op for a stale entry of a cancelled task).
     #[inline]
-    pub(crate) fn run(mut self, runner: &dyn Runner) {
-        if let Some(task) = self.0.take() {
-            task.run(runner);
+    pub(crate) fn run(self, runner: &dyn Runner) {
+        match self.into_entry() {
+            Entry::Heap(task) => task.run(runner),
+            // SAFETY: this was the stack job's one entry (stack.rs rule 1),
+            // consumed here.
+            Entry::Stack(job) => unsafe { job.execute() },
         }
     }
 
     /// True while the task may still be claimed through this entry; false
     /// for a stale entry (its task ran inline, finished or was cancelled).
+    /// A stack job's entry is never stale: it is its job's only way to run
+    /// until consumed.
     #[inline]
     pub(crate) fn is_pending(&self) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|task| task.header().state.load().is_pending())
-    }
-
-    /// True if this entry refers to `task`.
-    #[inline]
-    pub(crate) fn is(&self, task: &dyn RawTask) -> bool {
-        self.0.as_ref().is_some_and(|mine| {
-            std::ptr::addr_eq(TaskArc::as_ptr(mine), task as *const dyn RawTask)
-        })
-    }
-
-    /// Resolves the task as abandoned if it has not started.
-    pub(crate) fn abandon(mut self) {
-        if let Some(task) = self.0.take() {
-            task.abandon();
+        match &self.0 {
+            Entry::Heap(task) => task.header().state.load().is_pending(),
+            Entry::Stack(_) => true,
         }
     }
 
+    /// True if this entry refers to `task` (never for a stack job).
+    #[inline]
+    pub(crate) fn is(&self, task: &dyn RawTask) -> bool {
+        match &self.0 {
+            Entry::Heap(mine) => std::ptr::addr_eq(TaskArc::as_ptr(mine), task as *const _),
+            Entry::Stack(_) => false,
+        }
+    }
+
+    /// Resolves the task as abandoned if it has not started; a stack job
+    /// goes back to its owner instead (see [`Drop`](#impl-Drop-for-Job)).
+    pub(crate) fn abandon(self) {
+        drop(self);
+    }
+
     /// Cancels the task if it has not started. True if it is cancelled now
-    /// (by this call or earlier): this entry was its last queue entry.
-    pub(crate) fn cancel(mut self) -> bool {
-        self.0
-            .take()
-            .is_some_and(|task| task.cancel() != CancelOutcome::TooLate)
+    /// (by this call or earlier): this entry was its last queue entry. A
+    /// stack job is never cancelled (it is half of a running task's `join`):
+    /// it goes back to its owner, and this returns false.
+    pub(crate) fn cancel(self) -> bool {
+        match self.into_entry() {
+            Entry::Heap(task) => task.cancel() != CancelOutcome::TooLate,
+            Entry::Stack(job) => {
+                // SAFETY: this was the job's one entry, consumed here.
+                unsafe { job.release() };
+                false
+            }
+        }
+    }
+
+    /// An entry for the stack job at `job`.
+    ///
+    /// # Safety
+    /// The job must stay where it is, alive, until the entry is consumed
+    /// and the job's latch is set (`StackJob::as_job`).
+    pub(crate) unsafe fn stack(job: stack::StackRef) -> Self {
+        Self(Entry::Stack(job))
+    }
+
+    /// If this is the entry of the stack job at `job`, consumes it without
+    /// running or releasing it (its owner popped it and runs it inline)
+    /// and returns `Ok`; otherwise gives the entry back.
+    #[inline]
+    pub(crate) fn take_if_stack(self, job: stack::StackRef) -> Result<(), Job> {
+        match &self.0 {
+            Entry::Stack(mine) if *mine == job => {
+                // Nothing to drop: the entry is a pointer.
+                let _ = self.into_entry();
+                Ok(())
+            }
+            _ => Err(self),
+        }
     }
 }
 
 impl Drop for Job {
     fn drop(&mut self) {
-        if let Some(task) = self.0.take() {
-            task.abandon();
+        match &self.0 {
+            Entry::Heap(task) => task.abandon(),
+            // SAFETY: the entry is being dropped, unrun: this is its one
+            // consumption (stack.rs rule 1).
+            Entry::Stack(job) => unsafe { job.release() },
         }
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod size_tests {
+    /// A queue entry stays two words with the stack variant beside the
+    /// heap one, as it was with the heap task alone.
+    #[test]
+    fn a_job_is_two_words() {
+        assert_eq!(std::mem::size_of::<super::Job>(), 16);
     }
 }

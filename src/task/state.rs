@@ -9,6 +9,7 @@
 //! | DONE, CANCELLED | take | + TAKEN | the first wait that returns the outcome | `fetch_or`   | AcqRel |
 //! | any       | register | + WAITERS / CALLBACKS | a blocking waiter, a watching set, a poll; `add_done_callback` | `fetch_or` | AcqRel |
 //! | RUNNING (or later) | request cancel | + CANCEL_REQUESTED | `cancel()` that found the task no longer pending | `fetch_or` | Release |
+//! | any (scoped tasks) | detach | + DETACHED | the `ScopedHandle`'s drop | `fetch_or` | AcqRel |
 //! | RUNNING   | withdraw | CANCELLED | the claimer, before the closure starts, when a cancelling shutdown began before the claim | `fetch_add` | AcqRel |
 //!
 //! DONE and CANCELLED are terminal. The lifecycle values are chosen so that
@@ -57,6 +58,10 @@ const CANCEL_REQUESTED: usize = 1 << 6;
 /// shutdown had already begun (a child submitted by a running task then):
 /// that shutdown does not withdraw it. Never changes afterwards.
 const LATE: usize = 1 << 7;
+/// Scoped tasks only: the task's handle is gone, so the thread that
+/// finishes the task disposes of its outcome (`task/scoped.rs`, rule 5).
+/// Set with [`State::register`], like the notification flags.
+pub(crate) const DETACHED: usize = 1 << 8;
 
 /// One read of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,6 +121,7 @@ impl std::fmt::Debug for Snapshot {
             (FAILED, "FAILED"),
             (CANCEL_REQUESTED, "CANCEL_REQUESTED"),
             (LATE, "LATE"),
+            (DETACHED, "DETACHED"),
         ] {
             if self.0 & bit != 0 {
                 write!(f, "|{label}")?;
