@@ -1,5 +1,7 @@
 //! `ThreadPool`: submit, shutdown, and shutdown on drop.
 
+mod batch;
+
 use crate::builder::Builder;
 use crate::error::{BuildError, SubmitError};
 use crate::shared::Shared;
