@@ -6,10 +6,19 @@
 //! `Result<T, TaskError>` per item: for a word-sized `T` that `Result` is
 //! two words, so the chunks in flight would hold twice the memory the values
 //! need, and the hand-out would move twice the bytes.
+//!
+//! The values' buffer is recycled: once a chunk's values are handed out,
+//! its emptied buffer goes to the next chunk submitted (`run_chunk` takes
+//! one), so a map in its steady state allocates no result buffers. A fresh
+//! buffer per chunk cost a page fault per 4 KiB of results whenever glibc
+//! served it from fresh or trimmed pages, as it does for chunks of large
+//! values (1 KiB vectors: ~0.14 faults per item, a third more CPU per
+//! item than the same work fed by hand).
 
 use crate::error::TaskError;
 use crate::sync::{AtomicBool, Instant};
 use crate::unwind;
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 
 /// What one chunk hands back.
@@ -29,17 +38,21 @@ impl<T> ChunkOut<T> {
     }
 }
 
-/// Runs `f` on each item until `stop`. A panic is the outcome of the item
-/// that raised it, and the items after it still run. One panic guard covers
-/// a whole run of items rather than each one, so `f` inlines into the loop;
-/// after a panic a new guard picks up at the next item.
+/// Runs `f` on each item until `stop`, storing the values in `buffer`
+/// (emptied, from an earlier chunk, or new). A panic is the outcome of the
+/// item that raised it, and the items after it still run. One panic guard
+/// covers a whole run of items rather than each one, so `f` inlines into
+/// the loop; after a panic a new guard picks up at the next item.
 pub(super) fn run_chunk<A, T>(
     f: &impl Fn(A) -> T,
     items: Vec<A>,
     stop: &AtomicBool,
+    buffer: Vec<T>,
 ) -> ChunkOut<T> {
     let start = Instant::now();
-    let mut values = Vec::with_capacity(items.len());
+    let mut values = buffer;
+    values.clear();
+    values.reserve(items.len());
     let mut panics = Vec::new();
     let mut items = items.into_iter();
     loop {
@@ -73,7 +86,8 @@ pub(super) fn run_chunk<A, T>(
 
 /// The outcomes of the oldest finished chunk, handed out in input order.
 pub(super) struct Ready<T> {
-    values: std::vec::IntoIter<T>,
+    /// A deque only to move values out of the front and keep the buffer.
+    values: VecDeque<T>,
     panics: std::vec::IntoIter<(usize, TaskError)>,
     /// Position of the next outcome in the chunk.
     at: usize,
@@ -94,7 +108,7 @@ impl<T> Ready<T> {
         let panics = out.panics.into_iter();
         let next_panic = first_position(&panics);
         Ready {
-            values: out.values.into_iter(),
+            values: VecDeque::from(out.values),
             panics,
             at: 0,
             next_panic,
@@ -104,6 +118,16 @@ impl<T> Ready<T> {
     /// Outcomes not handed out yet.
     pub(super) fn len(&self) -> usize {
         self.values.len() + self.panics.len()
+    }
+
+    /// The values' buffer, emptied, for the next chunk; `None` while values
+    /// are left to hand out, or if it never held any.
+    pub(super) fn take_buffer(&mut self) -> Option<Vec<T>> {
+        if !self.values.is_empty() || self.values.capacity() == 0 {
+            return None;
+        }
+        // Empty, so the conversion moves nothing and keeps the allocation.
+        Some(Vec::from(std::mem::take(&mut self.values)))
     }
 
     #[cold]
@@ -128,9 +152,9 @@ impl<T> Iterator for Ready<T> {
         if self.at == self.next_panic {
             return self.next_panicked();
         }
-        let value = self.values.next()?;
+        let value = self.values.pop_front().map(Ok);
         self.at += 1;
-        Some(Ok(value))
+        value
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -155,7 +179,7 @@ mod tests {
             assert!(x % 3 != 0, "multiple of three");
             x
         };
-        let out = run_chunk(&f, (0..8).collect(), &stop);
+        let out = run_chunk(&f, (0..8).collect(), &stop, Vec::new());
         assert_eq!(out.len(), 8);
         let got = outcomes(out);
         let ok: Vec<_> = got.iter().map(Result::is_ok).collect();
@@ -171,7 +195,7 @@ mod tests {
             assert!(x != 2, "last");
             x
         };
-        let got = outcomes(run_chunk(&f, vec![0, 1, 2], &stop));
+        let got = outcomes(run_chunk(&f, vec![0, 1, 2], &stop, Vec::new()));
         assert_eq!(got.len(), 3);
         assert_eq!(&got[..2], [Ok(0), Ok(1)]);
         assert!(got[2].is_err());
@@ -180,9 +204,25 @@ mod tests {
     #[test]
     fn a_stopped_chunk_runs_nothing() {
         let stop = AtomicBool::new(true);
-        let out = run_chunk(&|x: u32| x, vec![1, 2, 3], &stop);
+        let out = run_chunk(&|x: u32| x, vec![1, 2, 3], &stop, Vec::new());
         assert_eq!(out.len(), 0);
         assert_eq!(Ready::new(out).next().map(|r| r.is_ok()), None);
+    }
+
+    #[test]
+    fn a_handed_out_chunk_gives_its_buffer_to_the_next() {
+        let stop = AtomicBool::new(false);
+        let mut ready = Ready::new(run_chunk(&|x: u32| x * 2, vec![1, 2, 3], &stop, Vec::new()));
+        assert!(ready.take_buffer().is_none(), "values left to hand out");
+        assert_eq!(
+            ready.by_ref().map(Result::unwrap).collect::<Vec<_>>(),
+            [2, 4, 6]
+        );
+        let buffer = ready.take_buffer().expect("emptied");
+        let (at, capacity) = (buffer.as_ptr(), buffer.capacity());
+        let out = run_chunk(&|x: u32| x + 1, vec![7, 8], &stop, buffer);
+        assert_eq!(out.values, [8, 9]);
+        assert_eq!((out.values.as_ptr(), out.values.capacity()), (at, capacity));
     }
 
     #[test]
