@@ -366,7 +366,7 @@ where
     /// inlines into the caller's loop; opening the next chunk does not.
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.ready.len() > 0 {
+        if self.ready.has_next() {
             return self.ready.next();
         }
         self.next_from_window()
