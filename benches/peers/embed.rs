@@ -13,10 +13,10 @@
 #![allow(dead_code)]
 
 /// Vector width.
-pub const DIM: usize = 256;
+pub(crate) const DIM: usize = 256;
 
 /// One document's vector: 1 KiB.
-pub type Vector = [f32; DIM];
+pub(crate) type Vector = [f32; DIM];
 
 /// A small deterministic generator (splitmix64): no `rand` crate needed.
 struct SplitMix(u64);
@@ -37,7 +37,7 @@ impl SplitMix {
 
 /// Document `id`: 8 to 24 words from a vocabulary of syllable compounds,
 /// with a capital letter, commas and a full stop for the tokenizer to strip.
-pub fn document(id: u64) -> String {
+pub(crate) fn document(id: u64) -> String {
     const SYLLABLES: [&str; 16] = [
         "ka", "lo", "mi", "ner", "tor", "va", "qui", "sen", "dra", "pel", "ux", "ri", "bo", "shan",
         "te", "gol",
@@ -66,7 +66,7 @@ pub fn document(id: u64) -> String {
 }
 
 /// The corpus of documents `0..n`.
-pub fn corpus(n: usize) -> Vec<String> {
+pub(crate) fn corpus(n: usize) -> Vec<String> {
     (0..n as u64).map(document).collect()
 }
 
@@ -83,7 +83,7 @@ const TRIGRAM_SEED: u64 = 0x8422_2325_CBF2_9CE4;
 const MAX_WORD: usize = 30;
 
 /// The hashed bag-of-words vector of one document, L2-normalized.
-pub fn embed(doc: &str) -> Vector {
+pub(crate) fn embed(doc: &str) -> Vector {
     let mut v = [0f32; DIM];
     let mut add = |h: u64| {
         let sign = if h >> 63 == 0 { 1.0 } else { -1.0 };
@@ -117,10 +117,10 @@ pub fn embed(doc: &str) -> Vector {
 
 /// Folds vectors in order into one number; equal only for equal bits.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub struct Checksum(pub u64);
+pub(crate) struct Checksum(pub(crate) u64);
 
 impl Checksum {
-    pub fn add(&mut self, v: &Vector) {
+    pub(crate) fn add(&mut self, v: &Vector) {
         // Each lane's bits are mixed with a lane-dependent constant, so a
         // changed or moved bit changes the sum (and the loop vectorizes).
         let digest = v.iter().zip(1u32..).fold(0u64, |d, (x, k)| {
@@ -131,7 +131,7 @@ impl Checksum {
 }
 
 /// The sequential loop: the baseline every pool must beat.
-pub fn sequential(corpus: &[String]) -> Checksum {
+pub(crate) fn sequential(corpus: &[String]) -> Checksum {
     let mut sum = Checksum(0);
     for doc in corpus {
         sum.add(&embed(doc));
