@@ -150,44 +150,40 @@ pub(crate) fn park_until(
 /// worker takes about a microsecond, and a park/unpark pair costs several
 /// (DESIGN.md, "The helping wait").
 const OUTSIDE_SPIN: Duration = Duration::from_micros(20);
-/// The poll phase while this thread's recent waits have been long (a
-/// consumer waiting on chunks of a busy pool, as `map`'s does): one round
-/// of polls, then the backoff and the park. Polling for the whole
-/// [`OUTSIDE_SPIN`] there mostly takes a CPU from the workers it waits on.
-const OUTSIDE_SPIN_SHORT: Duration = Duration::ZERO;
 /// An upper bound on those polls whatever the clock says, so the phase
 /// stays finite where spinning is slow; one poll under loom, where each poll
 /// is a scheduling point to explore.
 const OUTSIDE_SPIN_POLLS: u32 = if sync::MODEL_CHECKING { 1 } else { 1 << 12 };
-/// Polls between two reads of the clock (and yields).
+/// Polls between two reads of the clock (and yields); also the whole poll
+/// phase of a thread whose recent waits were long.
 const POLLS_PER_CHECK: u32 = 64;
 /// A wait longer than this counts as this long in the running estimate of
-/// a thread's waits, so one long wait is forgotten after nine short ones.
-const RECENT_WAIT_CAP: u64 = 1_000_000;
+/// a thread's waits: enough to tell waits that polling could end from
+/// those it cannot, while one slow round trip among fast ones lifts the
+/// estimate by 25 us at most, so that only the next wait or two skip the
+/// poll phase.
+const RECENT_WAIT_CAP: u64 = 100_000;
 
 sync::thread_local! {
     /// The running estimate (nanoseconds) of how long this thread's outside
     /// waits took lately: each wait moves it a quarter of the way to its
-    /// own length (capped by [`RECENT_WAIT_CAP`]). A thread whose waits are
-    /// shorter than [`OUTSIDE_SPIN`] polls for that long; one whose waits
-    /// are longer polls once round and parks.
+    /// own length (capped by [`RECENT_WAIT_CAP`]).
     // Not the `const { }` form: loom's `thread_local!` does not take it, and
     // this path is cold (the lazy-init check costs a branch per wait).
     #[allow(clippy::missing_const_for_thread_local)]
     static RECENT_WAIT: std::cell::Cell<u64> = std::cell::Cell::new(0);
 }
 
-/// The poll phase this thread's recent waits call for.
-fn outside_spin_limit() -> Duration {
+/// True while this thread's recent outside waits were shorter than
+/// [`OUTSIDE_SPIN`]: polling and backing off are then likely to see the
+/// task finish without a park. Always under loom, whose models keep one
+/// path.
+fn waits_are_short() -> bool {
     if sync::MODEL_CHECKING {
-        return OUTSIDE_SPIN;
+        return true;
     }
     let recent = RECENT_WAIT.try_with(std::cell::Cell::get).unwrap_or(0);
-    if recent <= OUTSIDE_SPIN.as_nanos() as u64 {
-        OUTSIDE_SPIN
-    } else {
-        OUTSIDE_SPIN_SHORT
-    }
+    recent <= OUTSIDE_SPIN.as_nanos() as u64
 }
 
 /// Folds one finished wait of `took` into this thread's estimate.
@@ -221,23 +217,33 @@ fn spin_outside(awaited: &dyn Awaited, deadline: Option<Instant>, limit: Duratio
     false
 }
 
-/// The wait of a thread outside the pool: poll (for as long as this
-/// thread's recent waits suggest), back off, then park registered as a
-/// waiter.
+/// The wait of a thread outside the pool: poll, back off, then park
+/// registered as a waiter, the first two only while this thread's recent
+/// waits were short ([`waits_are_short`]).
+///
+/// A thread whose waits are long (a consumer waiting on chunks of a busy
+/// pool, as `map`'s does) polls one round and parks. Polling for
+/// [`OUTSIDE_SPIN`] there took a CPU from the workers it waits on, and the
+/// backoff's yields were worse: with every CPU busy, a yield hands the CPU
+/// to a worker until its timeslice ends, so the waiter saw its task finish
+/// a slice late while its pipeline ran dry, where a parked waiter is woken
+/// (and scheduled) at once.
 #[cold]
 fn wait_blocking_cold(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
     let start = Instant::now();
-    let ready = wait_outside(awaited, deadline);
+    let ready = if waits_are_short() {
+        spin_outside(awaited, deadline, OUTSIDE_SPIN) || back_off_then_park(awaited, deadline)
+    } else {
+        spin_outside(awaited, deadline, Duration::ZERO)
+            || park_until(awaited, &sync::thread::current(), deadline)
+    };
     if ready {
         record_outside_wait(start.elapsed());
     }
     ready
 }
 
-fn wait_outside(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
-    if spin_outside(awaited, deadline, outside_spin_limit()) {
-        return true;
-    }
+fn back_off_then_park(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
     let mut backoff = Backoff::new();
     while !backoff.is_completed() {
         if awaited.is_ready() {
@@ -256,13 +262,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_poll_phase_shrinks_after_long_waits_and_comes_back_after_short_ones() {
+    fn the_poll_phase_goes_after_long_waits_and_comes_back_after_short_ones() {
         // A test runs on a thread of its own: no waits recorded yet.
-        assert_eq!(outside_spin_limit(), OUTSIDE_SPIN);
+        assert!(waits_are_short());
         record_outside_wait(Duration::from_secs(5)); // counts as the cap
-        assert_eq!(outside_spin_limit(), OUTSIDE_SPIN_SHORT);
+        assert!(!waits_are_short());
         let mut short_waits = 0;
-        while outside_spin_limit() != OUTSIDE_SPIN {
+        while !waits_are_short() {
             record_outside_wait(Duration::from_micros(1));
             short_waits += 1;
         }
