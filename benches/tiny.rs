@@ -2,6 +2,7 @@
 //! tasks, then collects every result; per-task time is what criterion
 //! reports (one iteration = one task, in batches of up to 1,000,000).
 //! With the default worker count (one per CPU), 8 and 64 workers.
+//! `stealpool submit_all` submits each batch in one `submit_all` call.
 //! The `counters` group is the same stealpool run on its own: compare it
 //! with a `--cfg stealpool_no_stats` build to see what the stats cost.
 
@@ -27,6 +28,25 @@ fn tiny<S: Submit>(sub: &S, iters: u64) -> Duration {
             handles.push(sub.submit(move || black_box(i)));
         }
         for h in handles.drain(..) {
+            black_box(h.join());
+        }
+        total += start.elapsed();
+    }
+    total
+}
+
+/// The same batches through `ThreadPool::submit_all`, one call each.
+fn tiny_submit_all(pool: &stealpool::ThreadPool, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BATCH);
+        left -= n;
+        let start = Instant::now();
+        let handles = pool
+            .submit_all((0..n).map(|i| move || black_box(i)))
+            .unwrap_or_else(|_| panic!("pool shut down"));
+        for h in handles {
             black_box(h.join());
         }
         total += start.elapsed();
@@ -64,7 +84,11 @@ fn bench_peer<S: Submit>(
 fn tiny_tasks(c: &mut Criterion) {
     for workers in [peers::measure::cpus(), 8, 64] {
         let mut group = c.benchmark_group(format!("tiny_tasks/{workers}w"));
-        bench_peer(&mut group, peers::stealpool::new(workers));
+        let stealpool = peers::stealpool::new(workers);
+        group.bench_function("stealpool submit_all", |b| {
+            b.iter_custom(|iters| tiny_submit_all(&stealpool.sub, iters))
+        });
+        bench_peer(&mut group, stealpool);
         bench_peer(&mut group, peers::simple::new(workers));
         bench_peer(&mut group, peers::threadpool::new(workers));
         let rayon = peers::rayon_spawn::new(workers);

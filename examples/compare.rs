@@ -10,6 +10,8 @@
 //! Each figure is the median of a few runs. `cargo bench` has the full
 //! suite with more peers (threadpool, rayon, tokio).
 
+#[path = "../benches/peers/embed.rs"]
+mod embed;
 #[path = "../benches/peers/fib.rs"]
 mod fib;
 #[path = "../benches/peers/hop.rs"]
@@ -17,17 +19,20 @@ mod hop;
 #[path = "../benches/peers/simple_pool.rs"]
 mod simple_pool;
 
+use embed::{embed, Checksum, Vector};
 use fib::fib_stealpool;
 use hop::hop_stealpool;
-use simple_pool::{SimplePool, SimpleSpawner};
+use simple_pool::{SimpleHandle, SimplePool, SimpleSpawner};
+use std::collections::VecDeque;
 use std::hint::black_box;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use stealpool::ThreadPool;
 
 /// Workload sizes: the full ones, or a tenth-ish for CI.
 struct Sizes {
     runs: usize,
+    docs: usize,
     tiny: u64,
     fib: u64,
     map: u64,
@@ -41,6 +46,7 @@ impl Sizes {
         if std::env::var_os("COMPARE_SHORT").is_some_and(|v| v != "0") {
             Sizes {
                 runs: 3,
+                docs: 5_000,
                 tiny: 20_000,
                 fib: 18,
                 map: 100_000,
@@ -51,6 +57,7 @@ impl Sizes {
         } else {
             Sizes {
                 runs: 5,
+                docs: 100_000,
                 tiny: 200_000,
                 fib: 25,
                 map: 1_000_000,
@@ -78,7 +85,46 @@ fn item(x: u64) -> u64 {
     h
 }
 
-// 1. Tiny tasks: submit n no-ops from outside, then collect every result.
+// 1. Embedding: 1 KiB vectors of short documents (benches/peers/embed.rs),
+// folded in order into a checksum; `pool.map` as is, the simple pool fed
+// by hand in chunks of 256 documents, 4 chunks per worker in flight.
+
+fn embed_stealpool(pool: &ThreadPool, corpus: &Arc<Vec<String>>) -> (f64, Checksum) {
+    let start = Instant::now();
+    let docs = corpus.clone();
+    let mut sum = Checksum(0);
+    for v in pool.map(move |i: usize| embed(&docs[i]), 0..corpus.len()) {
+        sum.add(&v.unwrap());
+    }
+    (start.elapsed().as_secs_f64() * 1e3, sum)
+}
+
+fn embed_simple(pool: &SimplePool, workers: usize, corpus: &Arc<Vec<String>>) -> (f64, Checksum) {
+    const CHUNK: usize = 256;
+    let start = Instant::now();
+    let mut sum = Checksum(0);
+    let mut in_flight: VecDeque<SimpleHandle<Vec<Vector>>> = VecDeque::new();
+    let mut starts = (0..corpus.len()).step_by(CHUNK);
+    loop {
+        while in_flight.len() < 4 * workers {
+            let Some(first) = starts.next() else { break };
+            let docs = corpus.clone();
+            in_flight.push_back(pool.submit(move || {
+                let end = (first + CHUNK).min(docs.len());
+                docs[first..end].iter().map(|d| embed(d)).collect()
+            }));
+        }
+        let Some(oldest) = in_flight.pop_front() else {
+            break;
+        };
+        for v in &oldest.result().unwrap() {
+            sum.add(v);
+        }
+    }
+    (start.elapsed().as_secs_f64() * 1e3, sum)
+}
+
+// 2. Tiny tasks: submit n no-ops from outside, then collect every result.
 
 fn tiny_stealpool(pool: &ThreadPool, n: u64) -> f64 {
     let start = Instant::now();
@@ -98,7 +144,7 @@ fn tiny_simple(pool: &SimplePool, n: u64) -> f64 {
     start.elapsed().as_nanos() as f64 / n as f64
 }
 
-// 2. Nested fork-join: fib where every node submits both children and
+// 3. Nested fork-join: fib where every node submits both children and
 // blocks on them.
 
 fn fib_simple(pool: &SimpleSpawner, n: u64) -> u64 {
@@ -137,7 +183,7 @@ fn nodes(n: u64) -> u64 {
     2 * a - 1
 }
 
-// 3. Ordered map: results in input order.
+// 4. Ordered map: results in input order.
 
 fn map_stealpool(pool: &ThreadPool, n: u64) -> f64 {
     let start = Instant::now();
@@ -164,7 +210,7 @@ fn map_simple(pool: &SimplePool, n: u64) -> f64 {
     start.elapsed().as_secs_f64() * 1e3
 }
 
-// 4. Round trip: submit one task and block on it, p50 in microseconds.
+// 5. Round trip: submit one task and block on it, p50 in microseconds.
 
 fn p50(mut samples: Vec<Duration>) -> f64 {
     samples.sort_unstable();
@@ -191,7 +237,7 @@ fn round_trip_simple(pool: &SimplePool, n: usize) -> f64 {
         .collect())
 }
 
-// 5. Simulated I/O: tasks that sleep 1 ms each on 64 workers.
+// 6. Simulated I/O: tasks that sleep 1 ms each on 64 workers.
 
 const IO_WORKERS: usize = 64;
 
@@ -220,7 +266,7 @@ fn io_simple(pool: &SimplePool, n: usize) -> f64 {
     start.elapsed().as_secs_f64() * 1e3
 }
 
-// 6. Chained submission: each task submits the next; ns per hop.
+// 7. Chained submission: each task submits the next; ns per hop.
 
 fn chain_stealpool(pool: &ThreadPool, depth: u64) -> f64 {
     let (tx, rx) = mpsc::channel();
@@ -280,10 +326,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("|{:-<40}|{:-<16}|{:-<16}|{:-<10}|", "", "", "", "");
 
+    let corpus = Arc::new(embed::corpus(s.docs));
+    let expected = embed::sequential(&corpus);
+    let ours = median(s.runs, || {
+        let (ms, sum) = embed_stealpool(&pool, &corpus);
+        assert_eq!(sum, expected, "map's vectors differ from the loop's");
+        ms
+    });
+    let theirs = median(s.runs, || {
+        let (ms, sum) = embed_simple(&simple, workers, &corpus);
+        assert_eq!(sum, expected, "the simple pool's vectors differ");
+        ms
+    });
+    let label = format!("1. embedding, map ({} docs)", s.docs);
+    row(&label, "ms", ours, Some(theirs));
+
     let ours = median(s.runs, || tiny_stealpool(&pool, s.tiny));
     let theirs = median(s.runs, || tiny_simple(&simple, s.tiny));
     row(
-        &format!("1. tiny tasks ({})", s.tiny),
+        &format!("2. tiny tasks ({})", s.tiny),
         "ns",
         ours,
         Some(theirs),
@@ -301,13 +362,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         start.elapsed().as_secs_f64() * 1e3
     });
     let theirs = fib_simple_probe(workers, n, Duration::from_secs(1));
-    let label = format!("2. fork-join fib({n}), {} nodes", nodes(n));
+    let label = format!("3. fork-join fib({n}), {} nodes", nodes(n));
     row(&label, "ms", ours, theirs);
 
     let ours = median(s.runs, || map_stealpool(&pool, s.map));
     let theirs = median(s.runs, || map_simple(&simple, s.map));
     row(
-        &format!("3. ordered map ({} items)", s.map),
+        &format!("4. ordered map ({} items)", s.map),
         "ms",
         ours,
         Some(theirs),
@@ -316,26 +377,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::thread::sleep(Duration::from_millis(20)); // idle pools, as specified
     let ours = median(s.runs, || round_trip_stealpool(&pool, s.round_trips));
     let theirs = median(s.runs, || round_trip_simple(&simple, s.round_trips));
-    row("4. round trip, p50", "us", ours, Some(theirs));
+    row("5. round trip, p50", "us", ours, Some(theirs));
 
     let io_pool = ThreadPool::new(IO_WORKERS)?;
     let io_simple_pool = SimplePool::new(IO_WORKERS);
     let ours = median(s.runs, || io_stealpool(&io_pool, s.io_tasks));
     let theirs = median(s.runs, || io_simple(&io_simple_pool, s.io_tasks));
-    let label = format!("5. simulated I/O ({} x 1 ms, 64 w)", s.io_tasks);
+    let label = format!("6. simulated I/O ({} x 1 ms, 64 w)", s.io_tasks);
     row(&label, "ms", ours, Some(theirs));
 
     let ours = median(s.runs, || chain_stealpool(&pool, s.chain));
     let theirs = median(s.runs, || chain_simple(&simple, s.chain));
     row(
-        &format!("6. chained submission ({} deep)", s.chain),
+        &format!("7. chained submission ({} deep)", s.chain),
         "ns",
         ours,
         Some(theirs),
     );
 
     println!(
-        "\nideal for 5: {:.2} ms; finished in {:.1?}",
+        "\nideal for 6: {:.2} ms; finished in {:.1?}",
         s.io_tasks as f64 / IO_WORKERS as f64,
         started.elapsed()
     );

@@ -1,5 +1,7 @@
 //! `ThreadPool`: submit, shutdown, and shutdown on drop.
 
+mod batch;
+
 use crate::builder::Builder;
 use crate::error::{BuildError, SubmitError};
 use crate::shared::Shared;
@@ -304,11 +306,7 @@ impl ThreadPool {
             return Err(SubmitError::Shutdown(f));
         }
         let cell = TaskArc::new(TaskCell::<F, T, V>::new(f, shared.id()));
-        if shared.cancel_requested() {
-            // A child of a running task after a cancelling shutdown began:
-            // that shutdown does not withdraw it.
-            cell.mark_late();
-        }
+        shared.mark_if_late(cell.state());
         // Two references: the queue entry now, and `cell` itself, which
         // becomes the handle at the end (one count increment per task).
         let job = Job::new(cell.clone());

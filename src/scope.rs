@@ -156,6 +156,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         let flags = shared.sleep.flags();
         self.count.add();
         let cell = TaskArc::new(ScopedCell::new(f, shared.id(), &self.count));
+        shared.mark_if_late(cell.state());
         let handle = ScopedHandle { task: cell.clone() };
         if flags.broken() {
             cell.resolve_unrun(TaskError::PoolBroken);

@@ -131,6 +131,16 @@ impl Shared {
         self.cancel_running.load(SeqCst)
     }
 
+    /// Marks a task being submitted, not yet shared, as LATE if this pool's
+    /// cancelling shutdown has begun: that shutdown must not withdraw it
+    /// (a child of a running task, section 7 of DESIGN.md).
+    #[inline]
+    pub(crate) fn mark_if_late(&self, state: &crate::task::state::State) {
+        if self.cancel_requested() {
+            state.mark_late();
+        }
+    }
+
     /// Asks every running task to stop, and makes every task not yet
     /// claimed end cancelled (a cancelling shutdown, before its drain).
     pub(crate) fn request_cancel_all(&self) {

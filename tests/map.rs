@@ -543,3 +543,24 @@ fn results_not_collected_are_dropped_once() {
         census.dropped()
     );
 }
+
+/// Values of 2 KiB travel in byte-capped chunks whose buffers are reused
+/// from chunk to chunk: every value comes out in order, once, and those
+/// never handed out are dropped with the map.
+#[test]
+fn large_values_come_out_in_order_and_each_is_dropped_once() {
+    let pool = ThreadPool::new(2).unwrap();
+    let census = Census::new();
+    let maker = census.clone();
+    let mut map = pool.map(move |i: u64| (maker.make(i), [i as u8; 2048]), 0..3000u64);
+    let kept: Vec<_> = map.by_ref().take(2000).map(Result::unwrap).collect();
+    for (i, (token, bytes)) in kept.iter().enumerate() {
+        assert_eq!(token.value, i as u64);
+        assert!(bytes.iter().all(|&b| b == i as u8));
+    }
+    drop(map);
+    pool.shutdown();
+    assert_eq!(census.live(), 2000, "only the values kept are alive");
+    drop(kept);
+    assert_eq!(census.live(), 0);
+}

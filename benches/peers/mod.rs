@@ -4,6 +4,7 @@
 //! report through.
 #![allow(dead_code)]
 
+pub(crate) mod embed;
 pub(crate) mod fib;
 pub(crate) mod hop;
 pub(crate) mod inline;

@@ -47,6 +47,9 @@ pub struct Map<I: Iterator, F, T: Send + 'static> {
     ready: Ready<T>,
     /// Errors still to hand out for the oldest entry, when it failed whole.
     failed: Option<(TaskError, usize)>,
+    /// Emptied value buffers of handed-out chunks, for the next chunks
+    /// (see `chunk.rs`); at most one per chunk of the window.
+    spare: Vec<Vec<T>>,
     sizer: Sizer,
     max_window: usize,
     deadline: Option<Instant>,
@@ -123,7 +126,11 @@ impl ThreadPool {
             window: VecDeque::new(),
             ready: Ready::empty(),
             failed: None,
-            sizer: Sizer::new(self.max_workers()),
+            spare: Vec::new(),
+            sizer: Sizer::new(
+                self.max_workers(),
+                std::mem::size_of::<I::Item>().max(std::mem::size_of::<T>()),
+            ),
             max_window: WINDOW_PER_WORKER * self.max_workers(),
             deadline: None,
             created: Instant::now(),
@@ -208,7 +215,11 @@ where
             }
             let len = items.len();
             let (func, stop) = (self.func.clone(), self.stop.clone());
-            let slot = match self.pool.submit(move || run_chunk(&*func, items, &stop)) {
+            let buffer = self.spare.pop().unwrap_or_default();
+            let slot = match self
+                .pool
+                .submit(move || run_chunk(&*func, items, &stop, buffer))
+            {
                 Ok(handle) => Slot::Chunk(handle, len),
                 // The items go with the closure; each one's outcome is the
                 // refusal. The input is still pulled on: every item gets one.
@@ -216,6 +227,13 @@ where
                 Err(_) => Slot::Refused(TaskError::Shutdown, len),
             };
             self.window.push_back(slot);
+        }
+    }
+
+    /// Keeps a handed-out chunk's emptied buffer for a later chunk.
+    fn recycle(&mut self, mut used: Ready<T>) {
+        if self.spare.len() < self.max_window {
+            self.spare.extend(used.take_buffer());
         }
     }
 
@@ -251,7 +269,8 @@ where
             Some(Slot::Chunk(handle, len)) => match handle.result() {
                 Ok(out) => {
                     self.sizer.record(out.nanos, out.len());
-                    self.ready = Ready::new(out);
+                    let used = std::mem::replace(&mut self.ready, Ready::new(out));
+                    self.recycle(used);
                 }
                 Err(error) => self.failed = Some((error, len)),
             },
@@ -347,10 +366,10 @@ where
     /// inlines into the caller's loop; opening the next chunk does not.
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        match self.ready.next() {
-            Some(result) => Some(result),
-            None => self.next_from_window(),
+        if self.ready.has_next() {
+            return self.ready.next();
         }
+        self.next_from_window()
     }
 
     /// At least the outcomes already in hand; at most those plus every item

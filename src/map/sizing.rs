@@ -8,7 +8,9 @@
 //! ([`SHARE_OF_REST`]), so a short input still spreads over every worker and
 //! the tail of a long one runs in ever smaller chunks that finish together.
 //! Until a chunk has been measured, a chunk is one item: the whole first
-//! window, which the call to `map` submits, is single items.
+//! window, which the call to `map` submits, is single items. A chunk also
+//! holds at most [`MAX_CHUNK_BYTES`] of input items or of values, so that
+//! large values (embedding vectors) travel in chunks that stay in cache.
 
 /// Work per automatically sized chunk: large against what a chunk costs
 /// to submit and collect (a few µs once the waiting consumer has to be
@@ -24,6 +26,15 @@ const TARGET_CHUNK_NANOS: u64 = 1_000_000;
 const SHARE_OF_REST: usize = 4;
 /// The largest automatic chunk, so one chunk never holds many results.
 const MAX_AUTO_CHUNK: usize = 16_384;
+/// The most bytes of input items, or of values, one automatic chunk
+/// holds. With 1 KiB values (an embedding vector) the time target alone
+/// made chunks of ~770 items: 770 KiB buffers, 6 MiB in flight, and ~1,700
+/// fresh pages faulted in per `map` call of 100,000 items (a fault costs
+/// microseconds in a VM). Capped at 256 items, the same job faulted ~570
+/// pages and took 7-8% less CPU per item (medians of six alternating
+/// runs, 2026-12-07, shared machine). Word-sized values are not affected:
+/// 16,384 of them are 128 KiB.
+const MAX_CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks in flight per worker by default.
 pub(super) const WINDOW_PER_WORKER: usize = 4;
 
@@ -31,6 +42,8 @@ pub(super) const WINDOW_PER_WORKER: usize = 4;
 pub(super) struct Sizer {
     /// Regular workers of the pool, for the share cap.
     workers: usize,
+    /// The most items [`MAX_CHUNK_BYTES`] allows.
+    by_bytes: usize,
     /// The user's override.
     fixed: Option<usize>,
     /// Nanoseconds spent and items run in the chunks measured so far.
@@ -39,9 +52,14 @@ pub(super) struct Sizer {
 }
 
 impl Sizer {
-    pub(super) fn new(workers: usize) -> Self {
+    /// A sizer for a pool of `workers`, whose input items or values take
+    /// up to `item_bytes` each.
+    pub(super) fn new(workers: usize, item_bytes: usize) -> Self {
         Self {
             workers,
+            by_bytes: MAX_CHUNK_BYTES
+                .checked_div(item_bytes)
+                .unwrap_or(MAX_AUTO_CHUNK),
             fixed: None,
             nanos: 0,
             items: 0,
@@ -61,9 +79,9 @@ impl Sizer {
 
     /// The size of the next chunk: the override, or enough items for
     /// [`TARGET_CHUNK_NANOS`] at the time per item measured so far, capped
-    /// by the share of the known rest ([`SHARE_OF_REST`]); one item while
-    /// nothing is measured. `rest` is the input's lower bound on the items
-    /// it still holds.
+    /// by the share of the known rest ([`SHARE_OF_REST`]) and by
+    /// [`MAX_CHUNK_BYTES`]; one item while nothing is measured. `rest` is
+    /// the input's lower bound on the items it still holds.
     pub(super) fn next(&self, rest: usize) -> usize {
         if let Some(n) = self.fixed {
             return n;
@@ -76,7 +94,10 @@ impl Sizer {
         let share = rest / (SHARE_OF_REST * self.workers);
         // An input that tells nothing (lower bound 0) is sized by time alone.
         let by_share = if share == 0 { MAX_AUTO_CHUNK } else { share };
-        by_time.min(by_share).clamp(1, MAX_AUTO_CHUNK)
+        by_time
+            .min(by_share)
+            .min(self.by_bytes)
+            .clamp(1, MAX_AUTO_CHUNK)
     }
 }
 
@@ -86,14 +107,14 @@ mod tests {
 
     /// A sizer for 2 workers whose chunks measured `per_item` ns each.
     fn sizer(per_item: u64) -> Sizer {
-        let mut sizer = Sizer::new(2);
+        let mut sizer = Sizer::new(2, 8);
         sizer.record(per_item * 1000, 1000);
         sizer
     }
 
     #[test]
     fn the_first_chunk_is_one_item_to_measure() {
-        assert_eq!(Sizer::new(2).next(1_000_000), 1);
+        assert_eq!(Sizer::new(2, 8).next(1_000_000), 1);
     }
 
     #[test]
@@ -112,6 +133,22 @@ mod tests {
         assert_eq!(sizer(100).next(7), 10_000);
         // An input that says nothing of its length: by time alone.
         assert_eq!(sizer(100).next(0), 10_000);
+    }
+
+    #[test]
+    fn large_items_or_values_are_capped_by_bytes() {
+        // 1 KiB each, 1.3 µs each: the time target alone would take 769.
+        let mut sizer = Sizer::new(2, 1024);
+        sizer.record(1_300_000, 1000);
+        assert_eq!(sizer.next(1_000_000), 256);
+        // Larger than the cap: one item per chunk.
+        let mut huge = Sizer::new(2, 1 << 20);
+        huge.record(1_000, 1000);
+        assert_eq!(huge.next(1_000_000), 1);
+        // Zero-sized values: no byte cap.
+        let mut zst = Sizer::new(2, 0);
+        zst.record(100_000, 1000);
+        assert_eq!(zst.next(1_000_000), 10_000);
     }
 
     #[test]

@@ -121,10 +121,9 @@ where
         self.header.notify(prev);
     }
 
-    /// Marks the task, not yet shared, as submitted after its pool's
-    /// cancelling shutdown began (`State::mark_late`).
-    pub(crate) fn mark_late(&self) {
-        self.header.state.mark_late();
+    /// The task's state word (for marking it LATE before it is shared).
+    pub(crate) fn state(&self) -> &super::state::State {
+        &self.header.state
     }
 
     /// Ends a claimed task as cancelled before its closure ran.

@@ -242,6 +242,11 @@ where
         }
     }
 
+    /// The task's state word (for marking it LATE before it is shared).
+    pub(crate) fn state(&self) -> &super::state::State {
+        &self.header.state
+    }
+
     /// # Safety
     /// The caller is the slot's one accessing thread (task rules 1-2).
     unsafe fn take_slot(&self) -> Slot<F, T> {

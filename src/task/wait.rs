@@ -146,26 +146,68 @@ pub(crate) fn park_until(
 }
 
 /// How long a thread outside the pool polls a task before it backs off and
-/// parks: a round trip to an awake worker takes about a microsecond, and a
-/// park/unpark pair costs several (DESIGN.md, "The helping wait").
+/// parks, while its recent waits have been short: a round trip to an awake
+/// worker takes about a microsecond, and a park/unpark pair costs several
+/// (DESIGN.md, "The helping wait").
 const OUTSIDE_SPIN: Duration = Duration::from_micros(20);
 /// An upper bound on those polls whatever the clock says, so the phase
 /// stays finite where spinning is slow; one poll under loom, where each poll
 /// is a scheduling point to explore.
 const OUTSIDE_SPIN_POLLS: u32 = if sync::MODEL_CHECKING { 1 } else { 1 << 12 };
+/// Polls between two reads of the clock (and yields); also the whole poll
+/// phase of a thread whose recent waits were long.
+const POLLS_PER_CHECK: u32 = 64;
+/// A wait longer than this counts as this long in the running estimate of
+/// a thread's waits: enough to tell waits that polling could end from
+/// those it cannot, while one slow round trip among fast ones lifts the
+/// estimate by 25 us at most, so that only the next wait or two skip the
+/// poll phase.
+const RECENT_WAIT_CAP: u64 = 100_000;
 
-/// Polls `awaited` for up to [`OUTSIDE_SPIN`]; true if it became ready.
-/// Time-bounded rather than count-bounded: a spin hint's cost varies
-/// twentyfold between CPUs.
-fn spin_outside(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+sync::thread_local! {
+    /// The running estimate (nanoseconds) of how long this thread's outside
+    /// waits took lately: each wait moves it a quarter of the way to its
+    /// own length (capped by [`RECENT_WAIT_CAP`]).
+    // Not the `const { }` form: loom's `thread_local!` does not take it, and
+    // this path is cold (the lazy-init check costs a branch per wait).
+    #[allow(clippy::missing_const_for_thread_local)]
+    static RECENT_WAIT: std::cell::Cell<u64> = std::cell::Cell::new(0);
+}
+
+/// True while this thread's recent outside waits were shorter than
+/// [`OUTSIDE_SPIN`]: polling and backing off are then likely to see the
+/// task finish without a park. Always under loom, whose models keep one
+/// path.
+fn waits_are_short() -> bool {
+    if sync::MODEL_CHECKING {
+        return true;
+    }
+    let recent = RECENT_WAIT.try_with(std::cell::Cell::get).unwrap_or(0);
+    recent <= OUTSIDE_SPIN.as_nanos() as u64
+}
+
+/// Folds one finished wait of `took` into this thread's estimate.
+fn record_outside_wait(took: Duration) {
+    if sync::MODEL_CHECKING {
+        return;
+    }
+    let took = u64::try_from(took.as_nanos()).map_or(RECENT_WAIT_CAP, |t| t.min(RECENT_WAIT_CAP));
+    let _ = RECENT_WAIT.try_with(|recent| recent.set((3 * recent.get() + took) / 4));
+}
+
+/// Polls `awaited` for up to `limit` (at least one round of
+/// [`POLLS_PER_CHECK`] polls); true if it became ready. Time-bounded
+/// rather than count-bounded: a spin hint's cost varies twentyfold between
+/// CPUs.
+fn spin_outside(awaited: &dyn Awaited, deadline: Option<Instant>, limit: Duration) -> bool {
     let start = Instant::now();
     for poll in 0..OUTSIDE_SPIN_POLLS {
         if awaited.is_ready() {
             return true;
         }
         sync::spin_loop();
-        if poll % 64 == 63 {
-            if start.elapsed() >= OUTSIDE_SPIN || deadline_passed(deadline) {
+        if poll % POLLS_PER_CHECK == POLLS_PER_CHECK - 1 {
+            if start.elapsed() >= limit || deadline_passed(deadline) {
                 break;
             }
             // The worker running the task may share this CPU.
@@ -175,11 +217,33 @@ fn spin_outside(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
     false
 }
 
+/// The wait of a thread outside the pool: poll, back off, then park
+/// registered as a waiter, the first two only while this thread's recent
+/// waits were short ([`waits_are_short`]).
+///
+/// A thread whose waits are long (a consumer waiting on chunks of a busy
+/// pool, as `map`'s does) polls one round and parks. Polling for
+/// [`OUTSIDE_SPIN`] there took a CPU from the workers it waits on, and the
+/// backoff's yields were worse: with every CPU busy, a yield hands the CPU
+/// to a worker until its timeslice ends, so the waiter saw its task finish
+/// a slice late while its pipeline ran dry, where a parked waiter is woken
+/// (and scheduled) at once.
 #[cold]
 fn wait_blocking_cold(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
-    if spin_outside(awaited, deadline) {
-        return true;
+    let start = Instant::now();
+    let ready = if waits_are_short() {
+        spin_outside(awaited, deadline, OUTSIDE_SPIN) || back_off_then_park(awaited, deadline)
+    } else {
+        spin_outside(awaited, deadline, Duration::ZERO)
+            || park_until(awaited, &sync::thread::current(), deadline)
+    };
+    if ready {
+        record_outside_wait(start.elapsed());
     }
+    ready
+}
+
+fn back_off_then_park(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
     let mut backoff = Backoff::new();
     while !backoff.is_completed() {
         if awaited.is_ready() {
@@ -191,4 +255,26 @@ fn wait_blocking_cold(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool 
         backoff.snooze();
     }
     park_until(awaited, &sync::thread::current(), deadline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_phase_goes_after_long_waits_and_comes_back_after_short_ones() {
+        // A test runs on a thread of its own: no waits recorded yet.
+        assert!(waits_are_short());
+        record_outside_wait(Duration::from_secs(5)); // counts as the cap
+        assert!(!waits_are_short());
+        let mut short_waits = 0;
+        while !waits_are_short() {
+            record_outside_wait(Duration::from_micros(1));
+            short_waits += 1;
+        }
+        assert!(
+            short_waits <= 10,
+            "{short_waits} short waits to forget one long one"
+        );
+    }
 }
