@@ -3,7 +3,7 @@
 //! "Sleep and wake"; each SeqCst fence here is one side of a pair named there.
 
 use crate::sync::{
-    fence, park, park_timeout, thread, AtomicBool, AtomicU64, Instant, Mutex, Thread,
+    fence, park, park_timeout, thread, AtomicBool, AtomicU64, AtomicUsize, Instant, Mutex, Thread,
 };
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::Ordering::{Acquire, Release, SeqCst};
@@ -113,6 +113,9 @@ impl Entry {
 struct Slot {
     /// Set (under the idle lock) by the notifier that popped this worker.
     notified: AtomicBool,
+    /// While the worker is parked inside a task's wait: the worker running
+    /// the awaited task (index + 1); 0 otherwise (`worker::help`).
+    waits_on: AtomicUsize,
     thread: Mutex<Option<Thread>>,
 }
 
@@ -136,6 +139,7 @@ impl Sleep {
             .map(|_| {
                 CachePadded::new(Slot {
                     notified: AtomicBool::new(false),
+                    waits_on: AtomicUsize::new(0),
                     thread: Mutex::new(None),
                 })
             })
@@ -163,6 +167,26 @@ impl Sleep {
         self.slots
             .iter()
             .any(|slot| slot.thread.lock().as_ref().is_some_and(|t| t.id() == me))
+    }
+
+    /// Publishes (or, with 0, withdraws) worker `index`'s wait edge: it is
+    /// parked in a wait on a task that worker `runner - 1` runs.
+    pub(crate) fn set_waits_on(&self, index: usize, runner: usize) {
+        // SeqCst: publishers and walkers race in store-then-load pairs (two
+        // workers closing a cycle at once); the total order lets at least
+        // one of them see the other's edge.
+        self.slots[index].waits_on.store(runner, SeqCst);
+    }
+
+    /// Worker `index`'s wait edge (0: none).
+    pub(crate) fn waits_on(&self, index: usize) -> usize {
+        // SeqCst: see `set_waits_on`.
+        self.slots[index].waits_on.load(SeqCst)
+    }
+
+    /// The number of worker slots (regular and extra).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 
     pub(crate) fn flags(&self) -> Flags {

@@ -380,8 +380,8 @@ impl WorkerCtx {
     }
 
     /// Parks inside a wait until `cond` holds or new work arrives.
-    fn sleep_helper(&self, cond: &dyn Fn() -> bool) {
-        match self.sleep(SleepKind::Helper, cond, None) {
+    fn sleep_helper(&self, cond: &dyn Fn() -> bool, deadline: Option<Instant>) {
+        match self.sleep(SleepKind::Helper, cond, deadline) {
             // Counted as searching: the wait loop searches, and its exit
             // path stops searching (with the re-check that implies).
             Woke::Notified | Woke::Unregistered => {}
@@ -464,6 +464,11 @@ impl Runner for WorkerCtx {
 
     fn skipped_cancelled(&self) {
         Counters::bump(&self.counters().cancelled);
+    }
+
+    #[inline]
+    fn id(&self) -> usize {
+        self.index + 1
     }
 }
 

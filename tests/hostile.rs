@@ -1008,3 +1008,105 @@ fn a_task_helped_onto_a_waiting_task_and_waiting_on_it_does_not_hang() {
     let _ = a.result();
     x.result().unwrap();
 }
+
+#[test]
+fn two_workers_helped_into_a_cross_wait_cycle_get_deadlock_not_a_hang() {
+    // Across two stacks: worker p runs A_p, which waits on X (running on a
+    // third worker) and helps meanwhile with B_p; B_p waits on the other
+    // worker's A. Once X ends, each A can resume only after the B above it
+    // returns, and each B waits on the other stack's A: a cycle that
+    // helping made, in a program without one. A wait in it must end with
+    // `TaskError::Deadlock` (found by walking the workers' wait edges)
+    // instead of hanging; the other B then gets its value.
+    let pool = ThreadPool::new(3).unwrap();
+    let x_gate = Latch::new();
+    let _open_x = x_gate.open_on_drop();
+    let x_started = Latch::new();
+    let (xs, xg) = (x_started.clone(), x_gate.clone());
+    let x = pool
+        .submit(move || {
+            xs.open();
+            xg.wait();
+        })
+        .unwrap();
+    x_started.wait();
+    // A_0 and A_1 take the two other workers and wait on X, helping; each
+    // records the worker it runs on.
+    let a_running = Arc::new(std::sync::Barrier::new(3));
+    let a_worker: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let a: Vec<TaskHandle<u32>> = [10u32, 20]
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let (xa, running, at) = (x.clone(), a_running.clone(), a_worker.clone());
+            pool.submit(move || {
+                at[i].store(stealpool::current_thread_index().unwrap(), SeqCst);
+                running.wait();
+                xa.wait();
+                value
+            })
+            .unwrap()
+        })
+        .collect();
+    a_running.wait();
+    // The Bs meet first, so each free worker runs one inside its A's wait;
+    // each then waits on the A that is not below it on its own stack.
+    let both_bs = Arc::new(std::sync::Barrier::new(2));
+    let (started_tx, started) = mpsc::channel();
+    let (tx, rx) = mpsc::channel();
+    let bs: Vec<_> = (0..2)
+        .map(|_| {
+            let (meet, started_tx, tx, a, at) = (
+                both_bs.clone(),
+                started_tx.clone(),
+                tx.clone(),
+                a.clone(),
+                a_worker.clone(),
+            );
+            pool.submit(move || {
+                meet.wait();
+                let here = stealpool::current_thread_index().unwrap();
+                let other = usize::from(at[0].load(SeqCst) == here);
+                let _ = started_tx.send(());
+                let _ = tx.send(a[other].result());
+            })
+            .unwrap()
+        })
+        .collect();
+    drop(tx);
+    for _ in 0..2 {
+        started
+            .recv_timeout(QUICK)
+            .expect("both Bs started on the As' workers");
+    }
+    x_gate.open();
+    let mut outcomes = Vec::new();
+    for _ in 0..2 {
+        match rx.recv_timeout(QUICK) {
+            Ok(o) => outcomes.push(o),
+            Err(_) => {
+                std::mem::forget(pool); // workers are stuck: shutdown would hang
+                panic!("a wait cycle made by helping hung: outcomes so far {outcomes:?}");
+            }
+        }
+    }
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Err(TaskError::Deadlock))),
+        "the Bs waited on each other's stacks: one of them must see the cycle: {outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(10) | Ok(20) | Err(TaskError::Deadlock))),
+        "{outcomes:?}"
+    );
+    for b in bs {
+        b.result().unwrap();
+    }
+    for a in &a {
+        assert!(a.wait_timeout(QUICK) && !a.failed());
+    }
+    x.result().unwrap();
+}

@@ -184,7 +184,7 @@ where
     V: Verdict<T>,
 {
     fn run(&self, runner: &dyn Runner) {
-        if !self.header.state.claim() {
+        if !self.header.state.claim_by(runner.id()) {
             if self.header.state.load().is_cancelled() {
                 runner.skipped_cancelled();
             }

@@ -57,6 +57,9 @@ pub(crate) trait Runner {
     fn after(&self, frame: &RunFrame, panic: Option<&Panic>);
     /// The queue entry was stale: its task had been cancelled.
     fn skipped_cancelled(&self);
+    /// The running worker's number (its index + 1), recorded in a claimed
+    /// task's state word; 0 off the pool's workers.
+    fn id(&self) -> usize;
 }
 
 /// One task running on a thread, as a node of that thread's stack of runs:

@@ -62,6 +62,12 @@ const LATE: usize = 1 << 7;
 /// finishes the task disposes of its outcome (`task/scoped.rs`, rule 5).
 /// Set with [`State::register`], like the notification flags.
 pub(crate) const DETACHED: usize = 1 << 8;
+/// From bit 16 up: which worker claimed the task (its index + 1; 0 for none
+/// recorded: not claimed, or claimed off a worker), written by the claim
+/// CAS itself and never changed after. A wait reads it to tell which
+/// worker's stack the awaited task is on (DESIGN.md, section 6: wait
+/// cycles across workers).
+const RUNNER_SHIFT: u32 = 16;
 
 /// One read of the state word.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -96,6 +102,11 @@ impl Snapshot {
 
     pub(crate) fn has(self, flag: usize) -> bool {
         self.0 & flag != 0
+    }
+
+    /// The worker that claimed the task (index + 1), or 0.
+    pub(crate) fn runner(self) -> usize {
+        self.0 >> RUNNER_SHIFT
     }
 
     /// Submitted after its pool's cancelling shutdown began.
@@ -192,8 +203,18 @@ impl State {
     /// owns the closure slot and must run it and then call [`complete`](Self::complete).
     #[must_use]
     pub(crate) fn claim(&self) -> bool {
-        self.transition(|s| s.is_pending().then_some(s.0 | RUNNING))
-            .is_ok()
+        self.claim_by(0)
+    }
+
+    /// [`claim`](Self::claim), recording the claiming worker (`runner`: its
+    /// index + 1) in the same CAS.
+    #[must_use]
+    pub(crate) fn claim_by(&self, runner: usize) -> bool {
+        self.transition(|s| {
+            s.is_pending()
+                .then_some(s.0 | RUNNING | runner << RUNNER_SHIFT)
+        })
+        .is_ok()
     }
 
     /// PENDING -> CANCELLED.

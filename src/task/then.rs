@@ -323,4 +323,7 @@ impl Runner for Unpooled {
     }
     fn after(&self, _frame: &RunFrame, _panic: Option<&Panic>) {}
     fn skipped_cancelled(&self) {}
+    fn id(&self) -> usize {
+        0
+    }
 }

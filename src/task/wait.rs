@@ -39,6 +39,12 @@ pub(crate) trait Awaited {
     fn add_waiter(&self, thread: &Thread) -> bool;
     /// Takes back a registration the wake-up did not consume.
     fn remove_waiter(&self, thread: &Thread);
+    /// The worker running the awaited task (its index + 1; 0 if unknown or
+    /// not one task): the edge a parked waiter publishes for the search for
+    /// wait cycles across workers (`worker::help`).
+    fn runner(&self) -> usize {
+        0
+    }
 }
 
 /// One task: ready when it has finished.
@@ -59,6 +65,15 @@ impl Awaited for OneTask<'_> {
 
     fn remove_waiter(&self, thread: &Thread) {
         self.0.header().remove_waiter(thread);
+    }
+
+    fn runner(&self) -> usize {
+        let state = self.0.header().state.load();
+        if state.is_running() {
+            state.runner()
+        } else {
+            0
+        }
     }
 }
 
@@ -94,20 +109,30 @@ pub(crate) fn wait_finished(task: &dyn RawTask, deadline: Option<Instant>) -> Wa
     if deadlock == Some(true) {
         return WaitEnd::Deadlock;
     }
-    if header.state.load().is_finished() || wait_until(&OneTask(task), deadline) {
-        WaitEnd::Finished
-    } else {
-        WaitEnd::TimedOut
+    if header.state.load().is_finished() {
+        return WaitEnd::Finished;
     }
+    wait_end(&OneTask(task), deadline)
 }
 
 /// Waits until `awaited` is ready, or `deadline` passes; true if it is ready.
 pub(crate) fn wait_until(awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+    wait_end(awaited, deadline) == WaitEnd::Finished
+}
+
+/// Waits until `awaited` is ready, `deadline` passes, or (on a worker) the
+/// wait is found in a cycle it can never leave.
+fn wait_end(awaited: &dyn Awaited, deadline: Option<Instant>) -> WaitEnd {
     if awaited.is_ready() {
-        return true;
+        return WaitEnd::Finished;
     }
-    worker::with_worker(|ctx| ctx.help_until(awaited, deadline))
-        .unwrap_or_else(|| wait_blocking_cold(awaited, deadline))
+    worker::with_worker(|ctx| ctx.help_until(awaited, deadline)).unwrap_or_else(|| {
+        if wait_blocking_cold(awaited, deadline) {
+            WaitEnd::Finished
+        } else {
+            WaitEnd::TimedOut
+        }
+    })
 }
 
 /// True once `deadline` (if any) has passed.

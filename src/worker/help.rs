@@ -19,10 +19,11 @@ use super::WorkerCtx;
 use crate::blocking::Section;
 use crate::error::{Panic, PanicOrigin};
 use crate::sync::{Backoff, Instant, MODEL_CHECKING};
-use crate::task::wait::{deadline_passed, park_until, Awaited};
+use crate::task::wait::{deadline_passed, park_until, Awaited, WaitEnd};
 use crate::task::{Header, Job, RawTask, RunFrame, Runner};
 use crate::unwind;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 /// The most tasks a worker's stack may hold before its waits stop running
 /// unrelated work: a bound on how far unrelated waits nest.
@@ -47,6 +48,29 @@ const SEARCH_DEPTH: usize = 8;
 /// A deque shorter than this is never compacted; past it, `push_local`
 /// compacts when the deque has doubled since the last compaction.
 pub(super) const MIN_COMPACT_LEN: usize = 1024;
+
+/// How often a worker parked in a wait walks the wait edges for a cycle.
+const CYCLE_CHECK: Duration = Duration::from_millis(100);
+
+/// The search for a wait cycle across workers, over one wait: a cycle counts
+/// only once two walks in a row, a `CYCLE_CHECK` apart, have found it (the
+/// edges are read one at a time while other workers move; a real cycle
+/// stays, since none of its waits can end).
+#[derive(Default)]
+struct CycleWatch {
+    seen: bool,
+}
+
+impl CycleWatch {
+    /// Walks (publishing this worker's edge); true once a cycle was seen on
+    /// this walk and on the one before.
+    fn looks_closed(&mut self, ctx: &WorkerCtx, awaited: &dyn Awaited) -> bool {
+        let found = ctx.edges_lead_back(awaited.runner());
+        let closed = found && self.seen;
+        self.seen = found;
+        closed
+    }
+}
 
 /// Where a worker's stack starts and how large it is.
 pub(super) struct StackBounds {
@@ -102,23 +126,28 @@ impl Runner for InlineRun<'_> {
     }
 
     fn skipped_cancelled(&self) {}
+
+    fn id(&self) -> usize {
+        self.0.id()
+    }
 }
 
 impl WorkerCtx {
     /// Waits on this worker until `awaited` is ready or `deadline` passes;
     /// true if it is ready. The three steps are in the module docs.
     #[cold]
-    pub(crate) fn help_until(&self, awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+    pub(crate) fn help_until(&self, awaited: &dyn Awaited, deadline: Option<Instant>) -> WaitEnd {
         // A timed wait never starts unrelated work: it could not stop
         // that work at its deadline.
         let may_help = deadline.is_none() && self.may_help();
         let mut backoff = Backoff::new();
-        let ready = loop {
+        let mut cycle = CycleWatch::default();
+        let end = loop {
             if awaited.is_ready() {
-                break true;
+                break WaitEnd::Finished;
             }
             if deadline_passed(deadline) {
-                break false;
+                break WaitEnd::TimedOut;
             }
             // (1) An awaited task that has not started runs here: if the
             // stack has room, or if no extra worker could take it over
@@ -139,7 +168,7 @@ impl WorkerCtx {
                     backoff.snooze();
                     continue;
                 }
-                break self.park_blocked_cold(awaited, deadline);
+                break self.park_blocked_cold(awaited, deadline, &mut cycle);
             }
             // (2) Other work while the awaited tasks run elsewhere.
             if let Some(other) = self.find_work() {
@@ -152,16 +181,25 @@ impl WorkerCtx {
                 backoff.snooze();
                 continue;
             }
-            // Park until the wait is over or new work arrives.
+            // Park until the wait is over or new work arrives, looking for
+            // a wait cycle across workers before and every CYCLE_CHECK.
             if !awaited.add_waiter(self.thread()) {
-                break true;
+                break WaitEnd::Finished;
             }
-            self.sleep_helper(&|| awaited.is_ready());
+            let closed = cycle.looks_closed(self, awaited);
+            if !closed {
+                let recheck = Instant::now().checked_add(CYCLE_CHECK);
+                self.sleep_helper(&|| awaited.is_ready(), recheck);
+            }
+            self.withdraw_wait();
             awaited.remove_waiter(self.thread());
+            if closed {
+                break WaitEnd::Deadlock;
+            }
             backoff.reset();
         };
         self.stop_searching();
-        ready
+        end
     }
 
     /// `stealpool::yield_now` on this worker: runs one queued task, if the
@@ -184,10 +222,59 @@ impl WorkerCtx {
     /// worker, which may also run an awaited task this stack had no room
     /// for); either way, work left in its deque gets a worker to steal it.
     #[cold]
-    fn park_blocked_cold(&self, awaited: &dyn Awaited, deadline: Option<Instant>) -> bool {
+    fn park_blocked_cold(
+        &self,
+        awaited: &dyn Awaited,
+        deadline: Option<Instant>,
+        cycle: &mut CycleWatch,
+    ) -> WaitEnd {
         let _blocked = deadline.is_none().then(|| Section::enter(self));
         self.offer_local_work();
-        park_until(awaited, self.thread(), deadline)
+        let end = loop {
+            if cycle.looks_closed(self, awaited) {
+                break WaitEnd::Deadlock;
+            }
+            let recheck = Instant::now().checked_add(CYCLE_CHECK);
+            let until = match (deadline, recheck) {
+                (Some(d), Some(r)) => Some(d.min(r)),
+                (d, r) => d.or(r),
+            };
+            if park_until(awaited, self.thread(), until) {
+                break WaitEnd::Finished;
+            }
+            if deadline_passed(deadline) {
+                break WaitEnd::TimedOut;
+            }
+        };
+        self.withdraw_wait();
+        end
+    }
+
+    /// Withdraws this worker's published wait edge (it runs again).
+    fn withdraw_wait(&self) {
+        self.shared.sleep.set_waits_on(self.index, 0);
+    }
+
+    /// Publishes this worker's wait edge (it parks waiting on a task worker
+    /// `runner - 1` runs) and walks the edges from there: true if they lead
+    /// back to this worker. Each worker on the way is parked in a wait whose
+    /// task is on the next one's stack, at or below the task that waits
+    /// there, so none of them can finish before the next one does.
+    fn edges_lead_back(&self, runner: usize) -> bool {
+        let sleep = &self.shared.sleep;
+        sleep.set_waits_on(self.index, runner);
+        let me = self.index + 1;
+        let mut at = runner;
+        for _ in 0..sleep.slot_count() {
+            if at == 0 {
+                return false;
+            }
+            if at == me {
+                return true;
+            }
+            at = sleep.waits_on(at - 1);
+        }
+        false
     }
 
     /// Whether a wait on this worker may run unrelated work: not once
