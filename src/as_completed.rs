@@ -2,7 +2,7 @@
 
 use crate::error::{TaskError, TimeoutError};
 use crate::sync::Instant;
-use crate::task::handle::TaskHandle;
+use crate::task::handle::{IntoTaskHandle, TaskHandle};
 use crate::task::watch::{TimedOut, WatchSet};
 use std::fmt;
 use std::iter::FusedIterator;
@@ -32,12 +32,12 @@ use std::time::Duration;
 /// assert_eq!(sum, 60);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn as_completed<T, I>(handles: I) -> AsCompleted<T>
+pub fn as_completed<I>(handles: I) -> AsCompleted<<I::Item as IntoTaskHandle>::Output>
 where
-    T: Send + 'static,
-    I: IntoIterator<Item = TaskHandle<T>>,
+    I: IntoIterator,
+    I::Item: IntoTaskHandle,
 {
-    let set = WatchSet::new(handles);
+    let set = WatchSet::new(handles.into_iter().map(IntoTaskHandle::into_task_handle));
     AsCompleted {
         total: set.remaining(),
         set,
@@ -79,10 +79,13 @@ where
 /// assert_eq!(done, [7, 1]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn as_completed_timeout<T, I>(handles: I, timeout: Duration) -> AsCompletedTimeout<T>
+pub fn as_completed_timeout<I>(
+    handles: I,
+    timeout: Duration,
+) -> AsCompletedTimeout<<I::Item as IntoTaskHandle>::Output>
 where
-    T: Send + 'static,
-    I: IntoIterator<Item = TaskHandle<T>>,
+    I: IntoIterator,
+    I::Item: IntoTaskHandle,
 {
     AsCompletedTimeout {
         deadline: Instant::now().checked_add(timeout),

@@ -2,7 +2,7 @@
 //! `concurrent.futures.wait`.
 
 use crate::sync::Instant;
-use crate::task::handle::TaskHandle;
+use crate::task::handle::{IntoTaskHandle, TaskHandle};
 use crate::task::watch::WatchSet;
 use std::fmt;
 use std::time::Duration;
@@ -109,13 +109,17 @@ impl<T> fmt::Debug for Waited<T> {
 /// assert!(w.done.iter().any(|h| h.failed()));
 /// # Ok::<(), stealpool::BuildError>(())
 /// ```
-pub fn wait<T, I>(handles: I, return_when: ReturnWhen, timeout: Option<Duration>) -> Waited<T>
+pub fn wait<I>(
+    handles: I,
+    return_when: ReturnWhen,
+    timeout: Option<Duration>,
+) -> Waited<<I::Item as IntoTaskHandle>::Output>
 where
-    T: Send + 'static,
-    I: IntoIterator<Item = TaskHandle<T>>,
+    I: IntoIterator,
+    I::Item: IntoTaskHandle,
 {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let mut set = WatchSet::new(handles);
+    let mut set = WatchSet::new(handles.into_iter().map(IntoTaskHandle::into_task_handle));
     let mut done = Vec::new();
     while let Ok(Some((index, handle))) = set.next_finished(deadline) {
         let stop = match return_when {

@@ -405,3 +405,48 @@ impl<T> std::hash::Hash for TaskHandle<T> {
         self.identity().hash(state);
     }
 }
+
+/// A [`TaskHandle`], owned or borrowed: what [`wait`](crate::wait),
+/// [`as_completed`](crate::as_completed) and
+/// [`as_completed_timeout`](crate::as_completed_timeout) take, so a caller
+/// can keep its handles and pass `&handles` (each is cloned: a clone shares
+/// its task and value). Sealed: only the two implementations below.
+///
+/// ```
+/// use stealpool::{wait, ReturnWhen};
+/// let pool = stealpool::ThreadPool::new(2)?;
+/// let handles: Vec<_> = (0..4u32).map(|i| pool.submit(move || i)).collect::<Result<_, _>>()?;
+/// let waited = wait(&handles, ReturnWhen::AllCompleted, None); // borrowed
+/// assert_eq!(waited.done.len(), 4);
+/// assert_eq!(handles[3].result()?, 3); // still ours
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait IntoTaskHandle: sealed::Sealed {
+    /// The task's value type.
+    type Output: Send + 'static;
+
+    /// The handle, or a clone of the borrowed one.
+    fn into_task_handle(self) -> TaskHandle<Self::Output>;
+}
+
+impl<T: Send + 'static> IntoTaskHandle for TaskHandle<T> {
+    type Output = T;
+
+    fn into_task_handle(self) -> TaskHandle<T> {
+        self
+    }
+}
+
+impl<T: Send + 'static> IntoTaskHandle for &TaskHandle<T> {
+    type Output = T;
+
+    fn into_task_handle(self) -> TaskHandle<T> {
+        self.clone()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T> Sealed for super::TaskHandle<T> {}
+    impl<T> Sealed for &super::TaskHandle<T> {}
+}
