@@ -37,6 +37,7 @@ enum Slot<T> {
 
 /// The iterator of [`ThreadPool::map`]: `Result<T, TaskError>` per input
 /// item, in input order. See there.
+#[must_use = "dropping a Map cancels every item not yet started; iterate it for the results"]
 pub struct Map<I: Iterator, F, T: Send + 'static> {
     pool: ThreadPool,
     func: Arc<F>,
@@ -112,6 +113,7 @@ impl ThreadPool {
     /// assert_eq!(out.len(), 10);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[must_use = "dropping the Map cancels every item not yet started; iterate it for the results"]
     pub fn map<I, F, T>(&self, f: F, items: I) -> Map<I::IntoIter, F, T>
     where
         I: IntoIterator,
@@ -152,6 +154,18 @@ where
     /// Items per task, instead of the automatic size; `1` submits one task
     /// per item. It shapes the chunks pulled after the first window (which
     /// the call to `map` submitted one item per chunk). Zero counts as one.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// // Cheap items: a few large chunks, instead of measuring their cost.
+    /// let sum: u64 = pool
+    ///     .map(|x: u64| x % 7, 0..100_000)
+    ///     .chunk_size(10_000)
+    ///     .map(Result::unwrap)
+    ///     .sum();
+    /// assert_eq!(sum, (0..100_000u64).map(|x| x % 7).sum::<u64>());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn chunk_size(mut self, n: usize) -> Self {
         self.sizer.fix(n);
         self
@@ -162,6 +176,19 @@ where
     /// default window already; a smaller `n` takes effect as those chunks
     /// are handed out (no more input is pulled until fewer than `n` are in
     /// flight), a larger one at the next `next()`. Zero counts as one.
+    ///
+    /// ```
+    /// let pool = stealpool::ThreadPool::new(2)?;
+    /// // An endless input in bounded memory: at most 2 chunks of 100 ahead.
+    /// let firsts: Vec<u64> = pool
+    ///     .map(|x: u64| x * x, 0..)
+    ///     .chunk_size(100)
+    ///     .window(2)
+    ///     .take(500)
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(firsts[499], 499 * 499);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn window(mut self, n: usize) -> Self {
         self.max_window = n.max(1);
         self
