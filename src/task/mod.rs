@@ -113,8 +113,9 @@ impl RunFrame {
 /// that the address of the task is the address of its header:
 /// [`header`](Self::header) reads it through the data pointer alone, with
 /// no call through the vtable (it is on every wait's and every queue
-/// check's path). [`TaskCell`](cell::TaskCell) and the scoped tasks'
-/// [`ScopedCell`](scoped::ScopedCell) implement it.
+/// check's path). [`TaskCell`](cell::TaskCell), the scoped tasks'
+/// [`ScopedCell`](scoped::ScopedCell) and `submit_all`'s `Batch`
+/// (`src/pool/batch.rs`) implement it.
 ///
 /// No `'static` bound: a scoped task borrows from its scope, and the queue
 /// holds it as `dyn RawTask + 'static` only after `scoped.rs` has argued the
