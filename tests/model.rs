@@ -139,6 +139,13 @@ struct Ledger {
     /// A cancelling shutdown has started: any still-queued task may end
     /// cancelled from now on.
     cancelling: AtomicBool,
+    /// A task of this case waits on a handle it did not submit (a sibling,
+    /// untimed). Helping can then build a wait cycle across workers in a
+    /// program without one, and the pool ends it by giving one wait in it
+    /// `TaskError::Deadlock` (DESIGN.md section 6), which may be any wait of
+    /// the cycle, a parent's on its own child included. Without such a
+    /// task, a tree-shaped wait must never see `Deadlock`.
+    sibling_waits: AtomicBool,
     violations: Mutex<Vec<String>>,
 }
 
@@ -156,6 +163,7 @@ impl Ledger {
             values_dropped: counters(),
             refused: counters(),
             cancelling: AtomicBool::new(false),
+            sibling_waits: AtomicBool::new(false),
             violations: Mutex::new(Vec::new()),
         })
     }
@@ -354,7 +362,7 @@ fn run_body(ledger: &Arc<Ledger>, id: usize, body: Body) {
         }
         Body::WaveMember(gate, bytes) => with_frame(bytes, || {
             gate.wait();
-            if !gate.done() {
+            if !gate.done() && !ledger.sibling_waits.load(SeqCst) {
                 ledger.violation(format!(
                     "task {id}: wait() on the wave's gate returned early"
                 ));
@@ -427,6 +435,7 @@ fn nested(ledger: &Arc<Ledger>, parent: usize, depth: u32, fanout: u32, order: O
             Ok(v) => v.id == *id && !panics,
             Err(TaskError::Panicked(_)) => *panics,
             Err(TaskError::Cancelled) => ledger.cancelling.load(SeqCst),
+            Err(TaskError::Deadlock) => ledger.sibling_waits.load(SeqCst),
             Err(_) => false,
         };
         if !fine {
@@ -739,6 +748,9 @@ impl Case {
                 Some(r) => {
                     let h = self.view(r);
                     let untimed = self.gates.wait_on_sibling && self.rng.one_in(2);
+                    if untimed {
+                        self.ledger.sibling_waits.store(true, SeqCst);
+                    }
                     let timeout = (!untimed).then(|| Duration::from_micros(self.rng.below(500)));
                     Body::WaitOn(h, timeout, self.recs[r].id)
                 }
