@@ -12,7 +12,7 @@
 //! Mutation checked: the decrement as a load (to decide whether to wake)
 //! followed by a separate `fetch_sub` lets the owner set WAITER in between
 //! and park forever: loom reports a deadlock at 3 preemptions and misses it
-//! at 2, so the model runs at 3 at least (1,109 interleavings, 0.1 s).
+//! at 2, so the model runs at 3 at least (1,396 interleavings).
 
 use crate::model_preempting;
 use loom::cell::UnsafeCell;
