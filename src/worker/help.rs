@@ -13,6 +13,10 @@
 //!    an untimed one counts as a blocked worker, and the pool starts an
 //!    extra worker for it as it does for a `blocking` section.
 //!
+//! Parked either way, a worker publishes which worker runs the task it
+//! waits on, and walks those edges for a cycle that helping made across
+//! workers (a wait in one gets `TaskError::Deadlock`).
+//!
 //! DESIGN.md, "The helping wait", argues the order and states the bounds.
 
 use super::WorkerCtx;
@@ -133,8 +137,9 @@ impl Runner for InlineRun<'_> {
 }
 
 impl WorkerCtx {
-    /// Waits on this worker until `awaited` is ready or `deadline` passes;
-    /// true if it is ready. The three steps are in the module docs.
+    /// Waits on this worker until `awaited` is ready, `deadline` passes, or
+    /// the wait is found in a cycle across workers that it can never leave;
+    /// says which. The three steps are in the module docs.
     #[cold]
     pub(crate) fn help_until(&self, awaited: &dyn Awaited, deadline: Option<Instant>) -> WaitEnd {
         // A timed wait never starts unrelated work: it could not stop
