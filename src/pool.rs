@@ -5,7 +5,8 @@ mod batch;
 use crate::builder::Builder;
 use crate::error::{BuildError, SubmitError};
 use crate::shared::Shared;
-use crate::stats::{Counters, PoolStats};
+use crate::sleep::Flags;
+use crate::stats::PoolStats;
 use crate::sync::{Arc, TaskArc};
 use crate::task::cell::{Fallible, Plain, TaskCell, Verdict};
 use crate::task::handle::TaskHandle;
@@ -315,18 +316,12 @@ impl ThreadPool {
             // it could not, dropping `job` would resolve the task abandoned).
             let _ = worker::with_worker(move |ctx| ctx.push_local(job));
         } else {
-            shared.injector.push(job);
-            Counters::bump_shared(&shared.stats.shared.submitted);
-            let flags = shared.sleep.new_outside_work();
+            let flags = shared.push_outside(job, 1);
             if flags.shutdown() {
                 // Raced with shutdown: take the task back if no worker
                 // has claimed it; if one has, it was accepted and runs.
                 if let Some(f) = cell.retract() {
-                    return Err(if flags.broken() {
-                        SubmitError::Broken(f)
-                    } else {
-                        SubmitError::Shutdown(f)
-                    });
+                    return Err(refusal(flags, f));
                 }
             }
         }
@@ -404,6 +399,16 @@ impl ThreadPool {
 // - the pool's own code does not panic (a broken invariant aborts).
 impl std::panic::UnwindSafe for ThreadPool {}
 impl std::panic::RefUnwindSafe for ThreadPool {}
+
+/// Why a submission that raced shutdown was taken back, from the flags the
+/// submitter's announcement read.
+fn refusal<F>(flags: Flags, f: F) -> SubmitError<F> {
+    if flags.broken() {
+        SubmitError::Broken(f)
+    } else {
+        SubmitError::Shutdown(f)
+    }
+}
 
 impl Clone for ThreadPool {
     fn clone(&self) -> Self {

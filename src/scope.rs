@@ -8,7 +8,6 @@
 
 use crate::error::TaskError;
 use crate::shared::Shared;
-use crate::stats::Counters;
 use crate::sync::{Instant, TaskArc};
 use crate::task::scoped::{ScopeCount, ScopedCell, ScopedOutput};
 use crate::task::state::TakeOutcome;
@@ -192,9 +191,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
             drop(job);
             return handle;
         }
-        shared.injector.push(job);
-        Counters::bump_shared(&shared.stats.shared.submitted);
-        let flags = shared.sleep.new_outside_work();
+        let flags = shared.push_outside(job, 1);
         if flags.shutdown() {
             // Raced with shutdown (DESIGN.md section 7): take it back
             // unless a worker already claimed it.

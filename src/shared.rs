@@ -6,7 +6,7 @@ use crate::blocking::BlockingPool;
 use crate::broadcast::BroadcastSlots;
 use crate::hooks::Hooks;
 use crate::queue::{Injector, Steal, Stealer};
-use crate::sleep::Sleep;
+use crate::sleep::{Flags, Sleep};
 use crate::stats::{Counters, StatsTable};
 use crate::sync::{fence, AtomicBool, AtomicUsize, JoinHandle, Mutex, StatCounter, MODEL_CHECKING};
 use crate::task::Job;
@@ -150,6 +150,18 @@ impl Shared {
         // every later load on this thread: a handle read after the call
         // cannot look pending while its task already runs.
         fence(SeqCst);
+    }
+
+    /// Side A of the submit/sleep pair for a submission from outside the
+    /// pool (DESIGN.md, sections 5 and 7): pushes `job` on the injector,
+    /// counts `tasks` submitted, and announces it. Returns the flags the
+    /// announcement read; if they say SHUTDOWN, nobody was woken and the
+    /// caller must try to take its task back (a worker that claimed it
+    /// first runs it).
+    pub(crate) fn push_outside(&self, job: Job, tasks: usize) -> Flags {
+        self.injector.push(job);
+        Counters::add_shared(&self.stats.shared.submitted, tasks);
+        self.sleep.new_outside_work()
     }
 
     /// Cancels every task still queued (a cancelling shutdown).

@@ -91,9 +91,16 @@ impl Counters {
     /// Nothing under `stealpool_no_stats`.
     #[inline]
     pub(crate) fn bump_shared(counter: &StatCounter) {
+        Self::add_shared(counter, 1);
+    }
+
+    /// Adds `n` to a total from any thread (the pool-wide block).
+    /// Nothing under `stealpool_no_stats`.
+    #[inline]
+    pub(crate) fn add_shared(counter: &StatCounter, n: usize) {
         if cfg!(not(stealpool_no_stats)) {
             // ORDERING: as in `bump_gauge`; an RMW because several threads add.
-            counter.fetch_add(1, Relaxed);
+            counter.fetch_add(n as u64, Relaxed);
         }
     }
 

@@ -25,12 +25,12 @@
 use super::ThreadPool;
 use crate::error::SubmitError;
 use crate::shared::Shared;
-use crate::sync::{Arc, StatCounter, TaskArc, UnsafeCell};
+use crate::stats::Counters;
+use crate::sync::{Arc, TaskArc, UnsafeCell};
 use crate::task::cell::{Plain, TaskCell};
 use crate::task::handle::TaskHandle;
 use crate::task::{CancelOutcome, Header, Job, RawTask, Runner};
 use crate::{unwind, worker};
-use std::sync::atomic::Ordering::Relaxed;
 
 /// One task of a batch, typed, so that a refused batch can hand its
 /// closure back.
@@ -124,30 +124,15 @@ impl ThreadPool {
             shared: shared.clone(),
             members: UnsafeCell::new(members),
         });
-        add_shared(&shared.stats.shared.submitted, len);
-        shared.injector.push(Job::new(batch.clone()));
-        let flags = shared.sleep.new_outside_work();
+        let flags = shared.push_outside(Job::new(batch.clone()), len);
         if flags.shutdown() {
             // Raced with shutdown: take the batch back whole if no worker
             // has claimed it; if one has, it was accepted and runs.
             if let Some(closures) = batch.retract() {
-                return Err(if flags.broken() {
-                    SubmitError::Broken(closures)
-                } else {
-                    SubmitError::Shutdown(closures)
-                });
+                return Err(super::refusal(flags, closures));
             }
         }
         Ok(handles)
-    }
-}
-
-/// Adds `n` to a shared statistics total. Nothing under
-/// `stealpool_no_stats`.
-fn add_shared(counter: &StatCounter, n: usize) {
-    if cfg!(not(stealpool_no_stats)) {
-        // ORDERING: statistics publish nothing (as `Counters::bump_shared`).
-        counter.fetch_add(n as u64, Relaxed);
     }
 }
 
@@ -279,7 +264,7 @@ where
         } else {
             0
         };
-        add_shared(&self.shared.stats.shared.cancelled, cancelled);
+        Counters::add_shared(&self.shared.stats.shared.cancelled, cancelled);
         CancelOutcome::TooLate
     }
 }

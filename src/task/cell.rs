@@ -1,10 +1,10 @@
 //! The typed task allocation: header, closure slot, result slot.
 
 use super::header::Header;
+use super::slot::TaskSlot;
 use super::state::CancelOutcome;
 use super::{RawTask, RunFrame, Runner};
 use crate::error::{PanicOrigin, TaskError};
-use crate::sync::UnsafeCell;
 use crate::unwind;
 use std::marker::PhantomData;
 
@@ -35,21 +35,13 @@ impl<T, E> Verdict<Result<T, E>> for Fallible {
     }
 }
 
-/// What a task's slot holds: the closure until a thread moves it out, then
-/// nothing, then (if it ran) the outcome until a wait takes it.
-enum Slot<F, T> {
-    Func(F),
-    Empty,
-    Out(Result<T, TaskError>),
-}
-
 /// One submitted task. Lives in a single `Arc` shared by its queue entry
 /// and its handles. See the access rules in the [module docs](super).
 /// `repr(C)` with the header first, as `RawTask` requires.
 #[repr(C)]
 pub(crate) struct TaskCell<F, T, V = Plain> {
     header: Header,
-    slot: UnsafeCell<Slot<F, T>>,
+    slot: TaskSlot<F, T>,
     /// `fn() -> V`: the verdict is a type-level choice, never a value, and
     /// leaves the cell's `Send`/`Sync` alone.
     verdict: PhantomData<fn() -> V>,
@@ -82,20 +74,9 @@ where
     pub(crate) fn new(func: F, pool_id: usize) -> Self {
         Self {
             header: Header::new(pool_id),
-            slot: UnsafeCell::new(Slot::Func(func)),
+            slot: TaskSlot::new(func),
             verdict: PhantomData,
         }
-    }
-
-    /// Moves the slot's content out, leaving it empty.
-    ///
-    /// # Safety
-    /// The caller must be the slot's one accessing thread under rule 1 (it
-    /// won claim or cancel) or rule 2 (its `take` returned `Taken`).
-    unsafe fn take_slot(&self) -> Slot<F, T> {
-        // SAFETY: this function's caller holds the slot alone (`# Safety`).
-        self.slot
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Slot::Empty) })
     }
 
     /// Moves the closure out. Only the winner of the PENDING transition
@@ -103,20 +84,15 @@ where
     fn take_func(&self) -> F {
         // SAFETY: rule 1: every caller has just won claim or cancel, the only
         // ways out of PENDING, so no other thread touches the slot.
-        match unsafe { self.take_slot() } {
-            Slot::Func(func) => func,
-            _ => unwind::invariant_broken("task closure taken twice"),
-        }
+        unsafe { self.slot.take_func() }
     }
 
     /// Stores the outcome, completes, notifies. Only the claimer calls it.
     fn finish(&self, outcome: Result<T, TaskError>) {
         let failed = outcome.as_ref().map_or(true, V::failed);
-        // SAFETY: rule 2: we are the claimer and have not completed yet, so
-        // no reader can have won `take`; the slot is empty (we took the
-        // closure), so nothing is dropped here.
-        self.slot
-            .with_mut(|slot| unsafe { *slot = Slot::Out(outcome) });
+        // SAFETY: rule 2: we are the claimer, have taken the closure and have
+        // not completed yet.
+        unsafe { self.slot.put_outcome(outcome) };
         let prev = self.header.state.complete(failed);
         self.header.notify(prev);
     }
@@ -240,10 +216,7 @@ where
 {
     unsafe fn take_output(&self) -> Option<Result<T, TaskError>> {
         // SAFETY: rule 2, upheld by this function's caller (see `# Safety`).
-        match unsafe { self.take_slot() } {
-            Slot::Out(outcome) => Some(outcome),
-            _ => None,
-        }
+        unsafe { self.slot.take_outcome() }
     }
 
     fn as_raw(&self) -> &dyn RawTask {

@@ -327,7 +327,7 @@ impl<T> Clone for TaskHandle<T> {
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
         if let Some(slot) = &self.waker {
-            super::header_of_output(&self.task).remove_waker(slot);
+            self.task.header().remove_waker(slot);
         }
     }
 }

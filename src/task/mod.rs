@@ -30,6 +30,7 @@ mod header;
 pub(crate) mod inbox;
 mod listeners;
 pub(crate) mod scoped;
+mod slot;
 pub(crate) mod stack;
 pub(crate) mod state;
 mod then;
@@ -143,22 +144,12 @@ impl<'a> dyn RawTask + 'a {
     }
 }
 
-impl<T: 'static> dyn TaskOutput<T> {
+impl<T> dyn TaskOutput<T> {
     /// The untyped part, as [`<dyn RawTask>::header`](RawTask) gives it.
     #[inline]
     pub(crate) fn header(&self) -> &Header {
         header_at(self)
     }
-}
-
-/// The header of a typed task, for code with no `T: 'static` bound to call
-/// [`<dyn TaskOutput<T>>::header`](TaskOutput) (`TaskHandle`'s `Drop`).
-pub(crate) fn header_of_output<T>(task: &TaskArc<dyn TaskOutput<T>>) -> &Header {
-    let at = TaskArc::as_ptr(task).cast::<Header>();
-    // SAFETY: `TaskOutput` extends `RawTask`, whose contract puts the
-    // `Header` first in a `#[repr(C)]` task, so `at` points to it; the task
-    // is alive while the `TaskArc` is borrowed.
-    unsafe { &*at }
 }
 
 /// The header a task starts with.

@@ -37,6 +37,7 @@
 //!    and by handles while they exist; the owner reads it after zero.
 
 use super::cell::TaskOutput;
+use super::slot::TaskSlot;
 use super::state::{CancelOutcome, TakeOutcome, DETACHED};
 use super::wait::Awaited;
 use super::{Header, RawTask, RunFrame, Runner};
@@ -193,20 +194,12 @@ impl Awaited for ScopeCount {
     }
 }
 
-/// What a scoped task's slot holds (as `TaskCell`'s: closure, then
-/// nothing, then the outcome until taken or disposed of).
-enum Slot<F, T> {
-    Func(F),
-    Empty,
-    Out(Result<T, TaskError>),
-}
-
 /// One task of a scope. `repr(C)` with the header first, as `RawTask`
 /// requires.
 #[repr(C)]
 pub(crate) struct ScopedCell<F, T> {
     header: Header,
-    slot: UnsafeCell<Slot<F, T>>,
+    slot: TaskSlot<F, T>,
     scope: NonNull<ScopeCount>,
 }
 
@@ -237,7 +230,7 @@ where
     pub(crate) fn new(func: F, pool_id: usize, scope: &ScopeCount) -> Self {
         Self {
             header: Header::new(pool_id),
-            slot: UnsafeCell::new(Slot::Func(func)),
+            slot: TaskSlot::new(func),
             scope: NonNull::from(scope),
         }
     }
@@ -247,31 +240,19 @@ where
         &self.header.state
     }
 
-    /// # Safety
-    /// The caller is the slot's one accessing thread (task rules 1-2).
-    unsafe fn take_slot(&self) -> Slot<F, T> {
-        // SAFETY: the caller holds the slot alone (`# Safety`).
-        self.slot
-            .with_mut(|s| unsafe { std::mem::replace(&mut *s, Slot::Empty) })
-    }
-
     /// Only the winner of the PENDING transition calls this (task rule 1).
     fn take_func(&self) -> F {
         // SAFETY: task rule 1: every caller has just won claim or cancel.
-        match unsafe { self.take_slot() } {
-            Slot::Func(func) => func,
-            _ => unwind::invariant_broken("scoped task closure taken twice"),
-        }
+        unsafe { self.slot.take_func() }
     }
 
     /// Stores the outcome, completes, notifies, leaves the scope. Only the
     /// claimer calls it.
     fn finish(&self, outcome: Result<T, TaskError>) {
         let failed = outcome.is_err();
-        // SAFETY: task rule 2: the claimer, before `complete`; the slot is
-        // empty (the closure was taken), so nothing is dropped here.
-        self.slot
-            .with_mut(|slot| unsafe { *slot = Slot::Out(outcome) });
+        // SAFETY: task rule 2: the claimer, with the closure taken, before
+        // `complete`.
+        unsafe { self.slot.put_outcome(outcome) };
         let prev = self.header.state.complete(failed);
         self.header.notify(prev);
         self.leave(prev.has(DETACHED));
@@ -398,10 +379,7 @@ where
 {
     unsafe fn take_output(&self) -> Option<Result<T, TaskError>> {
         // SAFETY: task rule 2, upheld by the caller.
-        match unsafe { self.take_slot() } {
-            Slot::Out(outcome) => Some(outcome),
-            _ => None,
-        }
+        unsafe { self.slot.take_outcome() }
     }
 
     fn as_raw(&self) -> &dyn RawTask {

@@ -18,7 +18,6 @@ use super::{Job, RawTask, RunFrame, Runner};
 use crate::error::{Panic, SubmitError, TaskError};
 use crate::pools;
 use crate::shared::Shared;
-use crate::stats::Counters;
 use crate::sync::{thread_local, Arc, AtomicUsize, Mutex, TaskArc};
 use crate::worker;
 use crate::ThreadPool;
@@ -238,9 +237,10 @@ impl Delivery {
         let pool = self.pool.clone().or_else(|| pools::find(id));
         match pool {
             Some(shared) if !shared.sleep.flags().shutdown() => {
-                shared.injector.push(Job::new(self.task.clone()));
-                Counters::bump_shared(&shared.stats.shared.submitted);
-                if shared.sleep.new_outside_work().shutdown() {
+                if shared
+                    .push_outside(Job::new(self.task.clone()), 1)
+                    .shutdown()
+                {
                     // Raced with shutdown (DESIGN.md section 7): unless a
                     // worker claimed it, it runs here.
                     run_here(self.task.clone());
