@@ -10,7 +10,6 @@ use crate::error::TaskError;
 use crate::shared::Shared;
 use crate::sync::{Instant, TaskArc};
 use crate::task::scoped::{ScopeCount, ScopedCell, ScopedOutput};
-use crate::task::state::TakeOutcome;
 use crate::task::wait::WaitEnd;
 use crate::task::{wait, CancelOutcome, Job, RawTask};
 use crate::unwind::{self, AbortOnPanic};
@@ -292,20 +291,7 @@ impl<'scope, T: Send + 'scope> ScopedHandle<'scope, T> {
 
     /// Moves the outcome out; call only once the task has finished.
     fn take(&self) -> Result<T, TaskError> {
-        let state = &self.task.as_raw().header().state;
-        if state.load().is_cancelled() {
-            return Err(TaskError::Cancelled);
-        }
-        match state.take() {
-            TakeOutcome::AlreadyTaken => Err(TaskError::ResultTaken),
-            TakeOutcome::Taken(prev) if prev.is_cancelled() => Err(TaskError::Cancelled),
-            TakeOutcome::Taken(_) => {
-                // SAFETY: `take` returned `Taken`, so this thread alone may
-                // read the result slot (rule 2 of the task module).
-                let output = unsafe { self.task.take_output() };
-                output.unwrap_or_else(|| unwind::invariant_broken("done task has no output"))
-            }
-        }
+        self.task.take_result()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::header::Header;
 use super::slot::TaskSlot;
-use super::state::CancelOutcome;
+use super::state::{CancelOutcome, TakeOutcome};
 use super::{RawTask, RunFrame, Runner};
 use crate::error::{PanicOrigin, TaskError};
 use crate::unwind;
@@ -63,6 +63,27 @@ pub(crate) trait TaskOutput<T>: RawTask {
 
     /// The same task, type-erased, for running it inline.
     fn as_raw(&self) -> &dyn RawTask;
+
+    /// A handle's take of the outcome: the value or error on the first
+    /// call, `Cancelled` on every call for a cancelled task, `ResultTaken`
+    /// after the first. Call only once the task has finished.
+    fn take_result(&self) -> Result<T, TaskError> {
+        let state = &self.as_raw().header().state;
+        if state.load().is_cancelled() {
+            // Nothing to move out: every wait can report it, as Python does.
+            return Err(TaskError::Cancelled);
+        }
+        match state.take() {
+            TakeOutcome::AlreadyTaken => Err(TaskError::ResultTaken),
+            TakeOutcome::Taken(prev) if prev.is_cancelled() => Err(TaskError::Cancelled),
+            TakeOutcome::Taken(_) => {
+                // SAFETY: `take` returned `Taken`, so this thread alone may
+                // read the result slot (rule 2 of the task module).
+                let output = unsafe { self.take_output() };
+                output.unwrap_or_else(|| unwind::invariant_broken("done task has no output"))
+            }
+        }
+    }
 }
 
 impl<F, T, V> TaskCell<F, T, V>

@@ -1,7 +1,6 @@
 //! `TaskHandle`: the user's side of a submitted task.
 
 use super::cell::TaskOutput;
-use super::state::TakeOutcome;
 use super::wait::{self, WaitEnd};
 use super::{Header, RawTask};
 use crate::error::TaskError;
@@ -286,21 +285,7 @@ impl<T: Send + 'static> TaskHandle<T> {
 
     /// Moves the outcome out; call only once the task has finished.
     pub(super) fn take(&self) -> Result<T, TaskError> {
-        let state = &self.task.header().state;
-        if state.load().is_cancelled() {
-            // Nothing to move out: every wait can report it, as Python does.
-            return Err(TaskError::Cancelled);
-        }
-        match state.take() {
-            TakeOutcome::AlreadyTaken => Err(TaskError::ResultTaken),
-            TakeOutcome::Taken(prev) if prev.is_cancelled() => Err(TaskError::Cancelled),
-            TakeOutcome::Taken(_) => {
-                // SAFETY: `take` returned `Taken`, so this thread alone may
-                // read the result slot (rule 2 of the task module).
-                let output = unsafe { self.task.take_output() };
-                output.unwrap_or_else(|| crate::unwind::invariant_broken("done task has no output"))
-            }
-        }
+        self.task.take_result()
     }
 
     /// The type-erased task, for running it inline.
